@@ -1,0 +1,58 @@
+# mymalloc: `make` builds the libraries and the M5 drop-in, `make test` runs
+# every test, `make soak` the long stress. See README.md.
+
+BUILD ?= build
+CC ?= gcc
+# GNU make defaults CC to cc; keep gcc unless the caller chose another.
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+
+CORE_SRCS := $(wildcard src/core/*.c)
+CORE_HDRS := $(wildcard src/core/*.h src/platform/*.h include/*.h)
+CORE_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protector \
+	-fPIC -fvisibility=hidden -DMM_PLATFORM_HOSTED -Iinclude -Isrc $(WARNINGS)
+CORE_OBJS := $(patsubst src/core/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
+
+HOSTED_CFLAGS := -std=gnu11 -O2 -g -fPIC -DMM_PLATFORM_HOSTED -Iinclude -Isrc $(WARNINGS)
+THREADS_SRC := src/hosted/threads.c
+THREADS_OBJ := $(BUILD)/hosted/threads.o
+VM_OBJ := $(BUILD)/hosted/vm_mmap.o
+
+LIB_A := $(BUILD)/libmymalloc.a
+LIB_SO := $(BUILD)/libmymalloc.so
+
+M5_C := $(BUILD)/m5/mymalloc.c
+M5_H := $(BUILD)/m5/mymalloc.h
+M5_INPUTS := tools/amalgamate.sh src/m5/lab_spinlock.h $(CORE_SRCS) $(CORE_HDRS)
+
+.PHONY: all test soak clean
+all: $(LIB_A) $(LIB_SO) $(M5_C) $(M5_H)
+
+$(BUILD)/core/%.o: src/core/%.c $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -c $< -o $@
+
+$(BUILD)/hosted/%.o: src/hosted/%.c $(CORE_HDRS) src/hosted/hosted.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HOSTED_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(CORE_OBJS) $(THREADS_OBJ) $(VM_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIB_SO): $(CORE_OBJS) $(THREADS_OBJ) $(VM_OBJ)
+	$(CC) -shared -o $@ $^ -lpthread
+
+$(M5_H): $(M5_C)
+$(M5_C): $(M5_INPUTS)
+	sh tools/amalgamate.sh $(BUILD)/m5
+
+-include tests/tests.mk
+
+test: all test-build test-run
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,61 @@
+/*
+ * identity.h: which heap the calling thread uses.
+ *
+ * TLS identity (hosted build): each thread has its own heap, found in one
+ * thread-local load; entering and leaving cost nothing. A thread starts on
+ * mm_heap_none and gets a heap on its first slow path (mm_heap_attach): a
+ * heap left by an exited thread if there is one, else a new one. The hosted
+ * library calls mm_thread_detach when the thread exits.
+ *
+ * CPU identity (freestanding build, no TLS): up to MM_CPU_HEAPS heaps, each
+ * with a spin lock. A thread starts at the slot of its CPU number
+ * (mm_cpu_hint) and takes the first heap whose lock it gets, making a heap in
+ * an empty slot when every heap before it is busy. Threads that share a TLS
+ * area, migrate or get preempted are all safe: the lock, not the CPU number,
+ * guarantees that one thread at a time uses a heap. A free takes the lock of
+ * the block's own heap when it is free, and else frees remotely.
+ */
+#ifndef MM_IDENTITY_H
+#define MM_IDENTITY_H
+
+#include "core/lock.h"
+#include "core/types.h"
+#include "platform/platform.h"
+
+#if defined(MM_IDENTITY_TLS)
+
+extern _Thread_local mm_heap *mm_thread_heap __attribute__((tls_model("initial-exec")));
+
+static inline mm_heap *mm_heap_enter(void)
+{
+    return mm_thread_heap;
+}
+
+static inline void mm_heap_leave(mm_heap *heap)
+{
+    (void)heap;
+}
+
+/* Give the calling thread a heap; NULL when none can be mapped. */
+mm_heap *mm_heap_attach(void);
+
+/* The thread that uses `heap` exits: abandon its slabs, keep the heap for the
+ * next thread. Safe to call again if the thread allocates after it. */
+void mm_thread_detach(void *heap);
+
+#else
+
+#define MM_CPU_HEAPS 64
+
+/* A heap locked for the caller; NULL only when no heap exists and none can
+ * be mapped. */
+mm_heap *mm_heap_enter(void);
+
+static inline void mm_heap_leave(mm_heap *heap)
+{
+    mm_lock_release(&heap->lock);
+}
+
+#endif
+
+#endif /* MM_IDENTITY_H */

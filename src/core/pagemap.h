@@ -1,0 +1,57 @@
+/*
+ * pagemap.h: from any address to the span descriptor of the region holding it.
+ *
+ * A three-level radix tree over 48-bit addresses, 12 bits per level, indexed
+ * by page number: root -> middle nodes -> leaves of span pointers. Each node
+ * is 4096 pointers (32 KiB) from vmalloc. Nodes are created on demand, never
+ * freed (a leaf covers 16 MiB of address space, so the tree costs at most
+ * 0.2% of the memory it maps), and published with a release compare-and-swap
+ * so a reader that finds a node also finds it initialised.
+ *
+ * Entries are written before the blocks of their region are handed out and
+ * cleared before the region goes back to vmfree; a thread freeing a block
+ * received it through some synchronisation after the entry was written, so
+ * relaxed loads suffice on lookup. Lookup is four dependent loads and never
+ * blocks; an address outside any region yields NULL.
+ */
+#ifndef MM_PAGEMAP_H
+#define MM_PAGEMAP_H
+
+#include "core/types.h"
+
+#define MM_PAGEMAP_BITS 12
+#define MM_PAGEMAP_FANOUT ((size_t)1 << MM_PAGEMAP_BITS)
+#define MM_PAGEMAP_MASK (MM_PAGEMAP_FANOUT - 1)
+#define MM_ADDRESS_BITS 48
+
+typedef _Atomic(void *) mm_pagemap_node[MM_PAGEMAP_FANOUT];
+
+extern _Atomic(void *) mm_pagemap_root; /* mm_pagemap_node *, or NULL */
+
+static inline mm_span *mm_pagemap_lookup(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    mm_pagemap_node *root = atomic_load_explicit(&mm_pagemap_root, memory_order_acquire);
+    if (MM_UNLIKELY((a >> MM_ADDRESS_BITS) != 0 || root == NULL))
+        return NULL;
+    mm_pagemap_node *mid = atomic_load_explicit(
+        &(*root)[a >> (MM_PAGE_SHIFT + 2 * MM_PAGEMAP_BITS)], memory_order_acquire);
+    if (MM_UNLIKELY(mid == NULL))
+        return NULL;
+    mm_pagemap_node *leaf = atomic_load_explicit(
+        &(*mid)[(a >> (MM_PAGE_SHIFT + MM_PAGEMAP_BITS)) & MM_PAGEMAP_MASK],
+        memory_order_acquire);
+    if (MM_UNLIKELY(leaf == NULL))
+        return NULL;
+    return atomic_load_explicit(&(*leaf)[(a >> MM_PAGE_SHIFT) & MM_PAGEMAP_MASK],
+                                memory_order_relaxed);
+}
+
+/* Map `pages` pages from page-aligned `start` to `span`. False when a node
+ * could not be mapped; entries already written are then cleared again. */
+bool mm_pagemap_set(const void *start, size_t pages, mm_span *span);
+
+/* Clear the entries of `pages` pages from `start`. */
+void mm_pagemap_clear(const void *start, size_t pages);
+
+#endif /* MM_PAGEMAP_H */

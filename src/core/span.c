@@ -1,0 +1,159 @@
+/*
+ * span.c: the descriptor pool and the mapping and unmapping of regions.
+ *
+ * Invariants (under desc_pool.lock):
+ *   - a chunk is on desc_pool.with_room iff it has a free descriptor;
+ *   - chunk->used counts its descriptors in use; a chunk with used == 0 is
+ *     unmapped as soon as another chunk has room.
+ */
+#include "core/span.h"
+#include "core/lock.h"
+#include "core/pagemap.h"
+#include "core/size_class.h"
+
+#define MM_DESC_CHUNK_BYTES ((size_t)16 << 10)
+
+typedef struct mm_desc_chunk {
+    struct mm_desc_chunk *next;
+    struct mm_desc_chunk *prev;
+    mm_span *free;
+    uint32_t used;
+} mm_desc_chunk;
+
+/* Descriptors start one cache line into the chunk, so that no two share a
+ * line with each other or with the chunk header. */
+#define MM_DESC_STRIDE ((sizeof(mm_span) + 63) & ~(size_t)63)
+#define MM_DESC_FIRST ((sizeof(mm_desc_chunk) + 63) & ~(size_t)63)
+#define MM_DESCS_PER_CHUNK ((MM_DESC_CHUNK_BYTES - MM_DESC_FIRST) / MM_DESC_STRIDE)
+
+static struct {
+    mm_lock lock;
+    mm_desc_chunk *with_room;
+} desc_pool;
+
+static void chunk_unlink(mm_desc_chunk *chunk)
+{
+    if (chunk->prev != NULL)
+        chunk->prev->next = chunk->next;
+    else
+        desc_pool.with_room = chunk->next;
+    if (chunk->next != NULL)
+        chunk->next->prev = chunk->prev;
+}
+
+static void chunk_push(mm_desc_chunk *chunk)
+{
+    chunk->prev = NULL;
+    chunk->next = desc_pool.with_room;
+    if (chunk->next != NULL)
+        chunk->next->prev = chunk;
+    desc_pool.with_room = chunk;
+}
+
+static mm_desc_chunk *chunk_create(void)
+{
+    mm_desc_chunk *chunk = mm_map(MM_DESC_CHUNK_BYTES);
+    if (chunk == NULL)
+        return NULL;
+    chunk->used = 0;
+    chunk->free = NULL;
+    for (size_t i = MM_DESCS_PER_CHUNK; i-- > 0;) {
+        mm_span *span = (mm_span *)((char *)chunk + MM_DESC_FIRST + i * MM_DESC_STRIDE);
+        span->kind = MM_SPAN_UNUSED;
+        span->chunk = chunk;
+        span->next = chunk->free;
+        chunk->free = span;
+    }
+    return chunk;
+}
+
+static mm_span *desc_alloc(void)
+{
+    mm_lock_acquire(&desc_pool.lock);
+    mm_desc_chunk *chunk = desc_pool.with_room;
+    if (chunk == NULL) {
+        chunk = chunk_create();
+        if (chunk == NULL) {
+            mm_lock_release(&desc_pool.lock);
+            return NULL;
+        }
+        chunk_push(chunk);
+    }
+    mm_span *span = chunk->free;
+    chunk->free = span->next;
+    chunk->used++;
+    if (chunk->free == NULL)
+        chunk_unlink(chunk);
+    mm_lock_release(&desc_pool.lock);
+    return span;
+}
+
+static void desc_free(mm_span *span)
+{
+    mm_desc_chunk *chunk = span->chunk;
+    mm_lock_acquire(&desc_pool.lock);
+    span->kind = MM_SPAN_UNUSED;
+    bool had_room = chunk->free != NULL;
+    span->next = chunk->free;
+    chunk->free = span;
+    chunk->used--;
+    if (!had_room)
+        chunk_push(chunk);
+    bool release = chunk->used == 0 && (chunk->prev != NULL || chunk->next != NULL);
+    if (release)
+        chunk_unlink(chunk);
+    mm_lock_release(&desc_pool.lock);
+    if (release)
+        mm_unmap(chunk, MM_DESC_CHUNK_BYTES);
+}
+
+mm_span *mm_span_create(size_t bytes, size_t mapped_pages)
+{
+    mm_span *span = desc_alloc();
+    if (span == NULL)
+        return NULL;
+    char *base = mm_map(bytes);
+    if (base == NULL) {
+        desc_free(span);
+        return NULL;
+    }
+    span->base = base;
+    span->bytes = bytes;
+    span->next = span->prev = NULL;
+    span->in_pool = 0;
+    span->in_full = 0;
+    atomic_init(&span->owner, NULL);
+    atomic_init(&span->thread_free, 0);
+    atomic_init(&span->abandoned_used, 0);
+    if (!mm_pagemap_set(base, mapped_pages, span)) {
+        mm_unmap(base, bytes);
+        desc_free(span);
+        return NULL;
+    }
+    return span;
+}
+
+void mm_span_destroy(mm_span *span)
+{
+    size_t mapped_pages = span->kind == MM_SPAN_SLAB ? span->bytes >> MM_PAGE_SHIFT : 1;
+    mm_pagemap_clear(span->base, mapped_pages);
+    mm_unmap(span->base, span->bytes);
+    desc_free(span);
+}
+
+void mm_slab_format(mm_span *span, unsigned c)
+{
+    size_t size = mm_class_size(c);
+    span->kind = MM_SPAN_SLAB;
+    span->size_class = (uint8_t)c;
+    span->block_size = (uint32_t)size;
+    span->block_reciprocal = (((uint64_t)1 << MM_RECIPROCAL_SHIFT) + size - 1) / size;
+    span->capacity = (uint32_t)(span->bytes / size);
+    span->bump = span->base;
+    span->end = span->base + (size_t)span->capacity * size;
+    span->free = NULL;
+    span->local_free = NULL;
+    span->used = 0;
+    span->in_full = 0;
+    atomic_store_explicit(&span->thread_free, 0, memory_order_relaxed);
+}

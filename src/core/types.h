@@ -1,0 +1,151 @@
+/*
+ * types.h: the data structures of the mymalloc core and the invariants that
+ * tie them together. Read this first; docs/DESIGN.md tells the same story at
+ * greater length.
+ *
+ * Memory comes from the embedder's vmalloc in regions that are handed back
+ * whole. A region is either
+ *   - a slab: 1..16 pages cut into equal blocks of one size class, owned by
+ *     one heap; or
+ *   - a large block: one request rounded up to pages, owned by no heap.
+ * Each region is described by a span descriptor (struct mm_span) that lives
+ * outside the region, in descriptor chunks (span.c). The page map (pagemap.c)
+ * maps every page of a slab, and the first page of a large block, to its
+ * descriptor: that is how myfree finds the metadata of any pointer.
+ *
+ * A heap (struct mm_heap) owns slabs. In the hosted build each thread has its
+ * own heap (thread-local, no locks); in the freestanding build heaps are per
+ * CPU and guarded by a spin lock (identity.c). Only the owner of a heap
+ * touches its slabs' `free`/`local_free` lists and `used` counts.
+ *
+ * A block freed by a thread that does not own its slab is pushed onto the
+ * slab's `thread_free` word with one compare-and-swap (remote.c). The owner
+ * takes the whole list with one exchange when it runs out of blocks. The word
+ * packs the list head, the number of blocks on it and two flags:
+ *   FULL       the owner parked the slab on its full list and will not look
+ *              at it again; the next remote free clears the flag and hands its
+ *              block to the owner's `delayed` list instead, which the owner
+ *              drains in its slow path, so the slab comes back into use.
+ *   ABANDONED  the owning thread exited; the slab waits in a pool for a heap
+ *              of the same size class to adopt it. The remote free that makes
+ *              the count equal to `abandoned_used` found the slab empty and
+ *              returns it to the system.
+ */
+#ifndef MM_TYPES_H
+#define MM_TYPES_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every core declaration from here on is internal to the library: no symbol
+ * of the shared library but the public API, and no GOT in the core. */
+#pragma GCC visibility push(hidden)
+
+#define MM_PAGE_SHIFT 12
+#define MM_PAGE_SIZE ((size_t)1 << MM_PAGE_SHIFT)
+
+/* Size classes: see size_class.h. */
+#define MM_CLASS_COUNT 41
+#define MM_SMALL_MAX ((size_t)32768)
+
+/* Largest request served: far beyond any real mapping, far below overflow. */
+#define MM_LARGE_MAX ((size_t)1 << 46)
+
+#define MM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Shift of the reciprocal that turns a slab offset into a block index. */
+#define MM_RECIPROCAL_SHIFT 40
+
+/* A free block: its first word links it to the next free block. */
+typedef struct mm_block {
+    struct mm_block *next;
+} mm_block;
+
+typedef atomic_int mm_lock;
+
+enum mm_span_kind {
+    MM_SPAN_UNUSED = 0, /* descriptor on its chunk's free list */
+    MM_SPAN_SLAB,
+    MM_SPAN_LARGE,
+};
+
+struct mm_heap;
+struct mm_desc_chunk;
+
+typedef struct mm_span {
+    /* Owner-only fields: the malloc and free fast paths. */
+    mm_block *free;         /* blocks ready to hand out */
+    mm_block *local_free;   /* blocks the owner freed since the last refill */
+    uint32_t used;          /* blocks out: not on free, local_free or collected */
+    uint32_t capacity;      /* blocks the slab holds */
+    uint32_t block_size;
+    uint64_t block_reciprocal; /* ceil(2^MM_RECIPROCAL_SHIFT / block_size) */
+    uint8_t size_class;
+    uint8_t kind;           /* enum mm_span_kind */
+    uint8_t in_full;        /* on the owner's full list */
+    uint8_t in_pool;        /* in the abandoned pool (guarded by the pool lock) */
+    char *bump;             /* first block never carved into a list */
+    char *end;              /* end of the blocks */
+
+    /* Shared fields. */
+    _Atomic(struct mm_heap *) owner;  /* NULL for large blocks and abandoned slabs */
+    _Atomic uint64_t thread_free;     /* remote-free word, see remote.h */
+    _Atomic uint32_t abandoned_used;  /* `used` when the slab was abandoned */
+
+    /* The region, as vmalloc returned it. */
+    char *base;
+    size_t bytes;
+
+    /* List links: a heap's bin (owner), the abandoned pool, the large cache
+     * or a heap's empty cache, whichever the span is on. */
+    struct mm_span *next;
+    struct mm_span *prev;
+
+    struct mm_desc_chunk *chunk;  /* the descriptor chunk this lives in */
+} mm_span;
+
+/* The spans of one size class that a heap owns. `partial` heads the list of
+ * slabs that may still have blocks, and is the heap's current slab for the
+ * class (heap->current[c]); `full` lists slabs found exhausted. */
+typedef struct mm_bin {
+    mm_span *partial;
+    mm_span *full;
+    uint32_t span_count;
+} mm_bin;
+
+typedef struct mm_heap {
+    /* Fast path: the slab each class allocates from, or mm_span_none. */
+    mm_span *current[MM_CLASS_COUNT];
+
+    /* Blocks freed by other threads into slabs that were on the full list
+     * (Treiber stack: many push, the owner takes all with one exchange). */
+    _Atomic(mm_block *) delayed;
+
+    mm_bin bins[MM_CLASS_COUNT];
+
+    /* Empty slabs kept for reuse, bounded by MM_HEAP_CACHE_BYTES. */
+    mm_span *empty_cache;
+    size_t empty_cache_bytes;
+
+    mm_lock lock;                 /* CPU identity: who uses the heap now */
+    struct mm_heap *next_free;    /* TLS identity: link on the list of
+                                     heaps whose thread exited */
+} mm_heap;
+
+#define MM_HEAP_CACHE_BYTES ((size_t)256 << 10)
+
+/* Hooks the hosting environment may install; all optional, all called on
+ * slow paths only. */
+typedef struct mm_hooks {
+    /* A thread got a heap: arrange for mm_thread_detach at its exit. */
+    void (*thread_attached)(mm_heap *heap);
+    /* A pointer was passed to myfree that no live block of ours starts at. */
+    void (*invalid_free)(void *ptr);
+} mm_hooks;
+
+extern mm_hooks mm_platform_hooks;
+
+#endif /* MM_TYPES_H */
