@@ -41,8 +41,12 @@ static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *bl
 {
     block->next = span->local_free;
     span->local_free = block;
-    if (MM_UNLIKELY(--span->used == 0 || span->in_full))
+    if (MM_UNLIKELY(--span->used == 0 || span->in_full)) {
+        /* An empty current slab stays: a malloc/free loop lands here. */
+        if (!span->in_full && span == heap->current[span->size_class])
+            return;
         mm_heap_slab_event(heap, span);
+    }
 }
 
 /* Give up every slab of `heap` (its thread is exiting): empty ones are

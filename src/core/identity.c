@@ -64,7 +64,7 @@ void mm_thread_detach(void *heap_ptr)
 
 #else
 
-static _Atomic(mm_heap *) cpu_heaps[MM_CPU_HEAPS];
+_Atomic(mm_heap *) mm_cpu_heaps[MM_CPU_HEAPS];
 
 /* The heap in `slot`, made if the slot is empty; NULL if that fails. */
 static mm_heap *slot_heap(_Atomic(mm_heap *) *slot)
@@ -83,14 +83,13 @@ static mm_heap *slot_heap(_Atomic(mm_heap *) *slot)
     return heap;
 }
 
-mm_heap *mm_heap_enter(void)
+mm_heap *mm_heap_enter_slow(unsigned first)
 {
-    unsigned first = mm_cpu_hint();
     unsigned spins = 0;
     for (;;) {
         bool any_heap = false;
         for (unsigned i = 0; i < MM_CPU_HEAPS; i++) {
-            mm_heap *heap = slot_heap(&cpu_heaps[(first + i) % MM_CPU_HEAPS]);
+            mm_heap *heap = slot_heap(&mm_cpu_heaps[(first + i) % MM_CPU_HEAPS]);
             if (heap == NULL)
                 continue; /* out of memory for a new heap: use a busy one */
             any_heap = true;

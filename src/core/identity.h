@@ -47,9 +47,22 @@ void mm_thread_detach(void *heap);
 
 #define MM_CPU_HEAPS 64
 
+extern _Atomic(mm_heap *) mm_cpu_heaps[MM_CPU_HEAPS];
+
+/* Probe the other slots; see mm_heap_enter. */
+mm_heap *mm_heap_enter_slow(unsigned first_slot);
+
 /* A heap locked for the caller; NULL only when no heap exists and none can
- * be mapped. */
-mm_heap *mm_heap_enter(void);
+ * be mapped. Acquire (in the lock, and on the slot) pairs with the heap's
+ * initialisation and with the previous holder's release. */
+static inline mm_heap *mm_heap_enter(void)
+{
+    unsigned slot = mm_cpu_hint() % MM_CPU_HEAPS;
+    mm_heap *heap = atomic_load_explicit(&mm_cpu_heaps[slot], memory_order_acquire);
+    if (MM_LIKELY(heap != NULL && mm_lock_try(&heap->lock)))
+        return heap;
+    return mm_heap_enter_slow(slot);
+}
 
 static inline void mm_heap_leave(mm_heap *heap)
 {
