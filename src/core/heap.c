@@ -188,12 +188,16 @@ static mm_span *slab_new(mm_heap *heap, unsigned c)
     return span;
 }
 
-/* Slab `span` has no block out: drop it from the bins into the cache. The
- * current slab of a class stays, so that a malloc/free loop does not map
- * and unmap; so does an empty slab that is the only one of its class. */
+/* Slab `span` has no block out: drop it from the bins into the cache. An
+ * empty current slab of one page stays, so a malloc/free loop neither maps
+ * nor walks the cache; a larger one goes, so that an idle heap holds at most
+ * one page per class plus its cache (about 100 KiB + MM_HEAP_CACHE_BYTES),
+ * and the next slab of its class starts small again. */
 static void slab_retire_if_idle(mm_heap *heap, mm_span *span)
 {
-    if (span->used != 0 || span == heap->current[span->size_class])
+    if (span->used != 0)
+        return;
+    if (span == heap->current[span->size_class] && span->bytes == MM_PAGE_SIZE)
         return;
     bin_remove(heap, span);
     empty_cache_put(heap, span);

@@ -42,8 +42,10 @@ static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *bl
     block->next = span->local_free;
     span->local_free = block;
     if (MM_UNLIKELY(--span->used == 0 || span->in_full)) {
-        /* An empty current slab stays: a malloc/free loop lands here. */
-        if (!span->in_full && span == heap->current[span->size_class])
+        /* An empty current slab of one page stays, so that a malloc/free
+         * loop does not go to the cache each time; see slab_retire_if_idle. */
+        if (!span->in_full && span == heap->current[span->size_class] &&
+            span->bytes == MM_PAGE_SIZE)
             return;
         mm_heap_slab_event(heap, span);
     }

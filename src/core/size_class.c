@@ -9,7 +9,9 @@ size_t mm_slab_pages(unsigned c, uint32_t held)
     size_t base = 1;
     while ((base * MM_PAGE_SIZE) % size * 8 > base * MM_PAGE_SIZE)
         base++;
-    size_t pages = base << (held < 4 ? held : 4);
-    size_t limit = base > MM_SLAB_MAX_PAGES ? base : MM_SLAB_MAX_PAGES;
-    return pages < limit ? pages : limit;
+    /* Doubling keeps the tail's share of the slab. */
+    size_t pages = base;
+    for (uint32_t i = 0; i < held && i < 4 && 2 * pages <= MM_SLAB_MAX_PAGES; i++)
+        pages *= 2;
+    return pages;
 }

@@ -40,10 +40,10 @@ static inline size_t mm_class_size(unsigned c)
 }
 
 /* Pages of the next slab of class `c` for a heap that holds `held` slabs of
- * that class already: the smallest page count whose tail wastes at most 1/8,
- * doubled for each slab held, up to MM_SLAB_MAX_PAGES (or the base count if
- * that is larger), so that a heap touching a class once pays one page while
- * a busy class amortises its slow paths over larger slabs. */
+ * that class already: the smallest page count whose tail wastes at most 1/8
+ * (1 to 8 pages), doubled for each slab held (at most four times) while it
+ * stays within MM_SLAB_MAX_PAGES, so that a heap touching a class once pays
+ * little while a busy class amortises its slow paths over larger slabs. */
 #define MM_SLAB_MAX_PAGES 16
 size_t mm_slab_pages(unsigned c, uint32_t held);
 

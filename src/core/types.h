@@ -135,7 +135,7 @@ typedef struct mm_heap {
                                      heaps whose thread exited */
 } mm_heap;
 
-#define MM_HEAP_CACHE_BYTES ((size_t)256 << 10)
+#define MM_HEAP_CACHE_BYTES ((size_t)128 << 10)
 
 /* Hooks the hosting environment may install; all optional, all called on
  * slow paths only. */
