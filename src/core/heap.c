@@ -241,9 +241,7 @@ static void drain_delayed(mm_heap *heap)
     }
 }
 
-/* Out of memory: collect every slab's remote frees, unmap the empty slabs
- * and the caches. Walks all the heap's slabs: the price of a last resort. */
-static void heap_reclaim(mm_heap *heap)
+void mm_heap_reclaim(mm_heap *heap)
 {
     drain_delayed(heap);
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
@@ -259,7 +257,6 @@ static void heap_reclaim(mm_heap *heap)
         }
     }
     empty_cache_flush(heap);
-    mm_large_cache_flush();
 }
 
 void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
@@ -297,7 +294,7 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
         }
         if (reclaimed)
             return NULL;
-        heap_reclaim(heap);
+        mm_reclaim(heap);
         reclaimed = true;
     }
 }

@@ -55,6 +55,10 @@ static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *bl
  * unmapped, the rest go to the abandoned pool. The heap is left empty. */
 void mm_heap_abandon(mm_heap *heap);
 
+/* Out of memory: collect every remote free of the heap's slabs, unmap its
+ * empty slabs and its cache. Walks all the heap's slabs: a last resort. */
+void mm_heap_reclaim(mm_heap *heap);
+
 /* Make `heap` a fresh, empty heap. */
 void mm_heap_init(mm_heap *heap);
 

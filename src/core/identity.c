@@ -8,6 +8,7 @@
  */
 #include "core/identity.h"
 #include "core/heap.h"
+#include "core/large.h"
 
 #define MM_HEAP_BYTES ((sizeof(mm_heap) + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1))
 
@@ -49,6 +50,14 @@ mm_heap *mm_heap_attach(void)
     return heap;
 }
 
+void mm_reclaim(mm_heap *held)
+{
+    mm_heap *heap = held != NULL ? held : mm_thread_heap;
+    if (heap != &mm_heap_none)
+        mm_heap_reclaim(heap);
+    mm_large_cache_flush();
+}
+
 void mm_thread_detach(void *heap_ptr)
 {
     mm_heap *heap = heap_ptr;
@@ -81,6 +90,22 @@ static mm_heap *slot_heap(_Atomic(mm_heap *) *slot)
         return fresh;
     mm_unmap(fresh, MM_HEAP_BYTES);
     return heap;
+}
+
+void mm_reclaim(mm_heap *held)
+{
+    if (held != NULL)
+        mm_heap_reclaim(held);
+    /* Try-lock only: the caller may hold `held`, and blocking on a second
+     * heap lock could deadlock with a thread doing the same the other way. */
+    for (unsigned i = 0; i < MM_CPU_HEAPS; i++) {
+        mm_heap *heap = atomic_load_explicit(&mm_cpu_heaps[i], memory_order_acquire);
+        if (heap != NULL && heap != held && mm_lock_try(&heap->lock)) {
+            mm_heap_reclaim(heap);
+            mm_heap_leave(heap);
+        }
+    }
+    mm_large_cache_flush();
 }
 
 mm_heap *mm_heap_enter_slow(unsigned first)

@@ -22,6 +22,12 @@
 #include "core/types.h"
 #include "platform/platform.h"
 
+/* Out of memory: give back all the memory that can be found idle: the large
+ * cache, and the empty slabs and caches of the caller's heap (`held`, the
+ * heap the caller uses, or NULL) and, under CPU identity, of every heap
+ * whose lock is free. */
+void mm_reclaim(mm_heap *held);
+
 #if defined(MM_IDENTITY_TLS)
 
 extern _Thread_local mm_heap *mm_thread_heap __attribute__((tls_model("initial-exec")));

@@ -9,6 +9,7 @@
  * (which maps or unmaps anyway); all operations are O(MM_LARGE_CACHE_SLOTS).
  */
 #include "core/large.h"
+#include "core/identity.h"
 #include "core/lock.h"
 #include "core/span.h"
 
@@ -88,7 +89,7 @@ void *mm_large_malloc(size_t size)
 
     span = mm_span_create(bytes, 1);
     if (span == NULL) {
-        mm_large_cache_flush();
+        mm_reclaim(NULL);
         span = mm_span_create(bytes, 1);
         if (span == NULL)
             return NULL;
