@@ -128,6 +128,8 @@ static void empty_cache_flush(mm_heap *heap)
  * slab is touched gradually). False when the slab is exhausted. */
 static bool slab_refill(mm_span *span)
 {
+    if (span->free != NULL) /* an adopted slab keeps its abandoner's free list */
+        return true;
     if (span->local_free != NULL) {
         span->free = span->local_free;
         span->local_free = NULL;
@@ -259,6 +261,8 @@ void mm_heap_reclaim(mm_heap *heap)
     empty_cache_flush(heap);
 }
 
+#define MM_ADOPT_TRIES 4
+
 void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
 {
 #if defined(MM_IDENTITY_TLS)
@@ -270,6 +274,7 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
 #endif
     drain_delayed(heap);
     bool reclaimed = false;
+    unsigned adoptions = 0;
     for (;;) {
         mm_span *span = heap->current[c];
         if (span != &mm_span_none) {
@@ -283,8 +288,12 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
             bin_sync_current(heap, c);
             continue;
         }
-        span = mm_remote_adopt(heap, c);
-        if (span == NULL)
+        /* Adopted slabs may turn out exhausted; a few tries, then a new one,
+         * so one slow path never walks the whole pool. */
+        span = adoptions < MM_ADOPT_TRIES ? mm_remote_adopt(heap, c) : NULL;
+        if (span != NULL)
+            adoptions++;
+        else
             span = slab_new(heap, c);
         if (span != NULL) {
             list_insert(&heap->bins[c].partial, span, false);
@@ -334,7 +343,13 @@ void mm_heap_abandon(mm_heap *heap)
         }
     }
     empty_cache_flush(heap);
-    /* A FULL handoff may have raced with the loop above; its block goes the
-     * remote way now that its slab has no owner. */
-    drain_delayed(heap);
+    /* Close the stack: a FULL handoff that read this heap as owner and
+     * pushes later finds it closed and goes through the word. Blocks that
+     * came in before go the remote way now that their slabs have no owner. */
+    mm_block *block = atomic_exchange_explicit(&heap->delayed, MM_DELAYED_CLOSED, memory_order_acq_rel);
+    while (block != NULL) {
+        mm_block *next = block->next;
+        free_handed_over(heap, block);
+        block = next;
+    }
 }

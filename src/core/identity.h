@@ -13,7 +13,8 @@
  * an empty slot when every heap before it is busy. Threads that share a TLS
  * area, migrate or get preempted are all safe: the lock, not the CPU number,
  * guarantees that one thread at a time uses a heap. A free takes the lock of
- * the block's own heap when it is free, and else frees remotely.
+ * the block's own heap, waiting (spin, then yield) while another thread is
+ * inside it.
  */
 #ifndef MM_IDENTITY_H
 #define MM_IDENTITY_H

@@ -108,8 +108,10 @@ void mm_large_free(mm_span *span)
     mm_lock_acquire(&large.lock);
     large.live_bytes -= span->bytes;
     bool keep = span->bytes <= large_cache_limit();
+    /* Trim to the new limit even when this region is not kept: live_bytes
+     * just fell, and the cache must follow it down. */
+    dropped = large_cache_make_room(keep ? span->bytes : 0);
     if (keep) {
-        dropped = large_cache_make_room(span->bytes);
         span->next = large.head;
         large.head = span;
         large.count++;

@@ -78,9 +78,13 @@ MM_PUBLIC void myfree(void *ptr)
         return;
     }
 #else
-    /* A slab's owner does not change while it has a block out. */
+    /* A slab's owner does not change while it has a block out. The free
+     * waits for the owner heap's lock rather than pushing remotely: CPU heaps
+     * never exit, so a block left on the word of a slab that is no longer
+     * current could wait there forever. The wait is one malloc or free long. */
     mm_heap *heap = atomic_load_explicit(&span->owner, memory_order_relaxed);
-    if (heap != NULL && slab_block_start(span, ptr) && mm_lock_try(&heap->lock)) {
+    if (heap != NULL && slab_block_start(span, ptr)) {
+        mm_lock_acquire(&heap->lock);
         mm_heap_free_local(heap, span, ptr);
         mm_heap_leave(heap);
         return;

@@ -41,14 +41,11 @@ static void pool_unlink_locked(mm_span *span)
     span->in_pool = 0;
 }
 
-/* A remote free found the abandoned slab empty and won the word: unmap it. */
-static void claim_and_destroy(mm_span *span, uint64_t seen)
+/* A remote free took the word of an abandoned slab to 0 with its last block:
+ * the slab is ours. The pool lock waits out an abandoner still inserting it
+ * and an adopter still looking at it. */
+static void destroy_claimed(mm_span *span)
 {
-    /* Acquire: every pusher's writes into the slab happen before its release
-     * push, so they are done before we unmap. */
-    if (!atomic_compare_exchange_strong_explicit(&span->thread_free, &seen, 0,
-                                                 memory_order_acquire, memory_order_relaxed))
-        return; /* adopted, or pushed to again, in between: not ours */
     mm_lock *lock = &abandoned_pool[span->size_class].lock;
     mm_lock_acquire(lock);
     if (span->in_pool)
@@ -68,41 +65,55 @@ static bool push_delayed(mm_span *span, mm_block *block)
     mm_heap *owner = atomic_load_explicit(&span->owner, memory_order_acquire);
     if (owner == NULL)
         return false;
-    mm_block *head = atomic_load_explicit(&owner->delayed, memory_order_relaxed);
+    /* Acquire on reading MM_DELAYED_CLOSED: the owner's abandon of every
+     * slab, this one included, is then visible (ABANDONED in the word). */
+    mm_block *head = atomic_load_explicit(&owner->delayed, memory_order_acquire);
     do {
+        if (head == MM_DELAYED_CLOSED)
+            return false;
         block->next = head;
     } while (!atomic_compare_exchange_weak_explicit(&owner->delayed, &head, block,
-                                                    memory_order_release, memory_order_relaxed));
+                                                    memory_order_release, memory_order_acquire));
     return true;
 }
 
 void mm_remote_free(mm_span *span, mm_block *block)
 {
-    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
-    uint64_t new;
+    /* Acquire on every read of the word: when it shows ABANDONED, the
+     * abandoner's abandoned_used is visible. Our block is still out, so the
+     * slab cannot go away before our CAS succeeds; after it we never touch
+     * the slab again. */
+    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
     for (;;) {
         if (old & MM_TF_FULL) {
             if (!atomic_compare_exchange_weak_explicit(&span->thread_free, &old,
                                                        old & ~MM_TF_FULL, memory_order_acq_rel,
-                                                       memory_order_relaxed))
+                                                       memory_order_acquire))
                 continue;
             if (push_delayed(span, block))
                 return;
-            old = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
+            old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
+            continue;
+        }
+        if ((old & MM_TF_ABANDONED) &&
+            mm_tf_count(old) + 1 ==
+                atomic_load_explicit(&span->abandoned_used, memory_order_relaxed)) {
+            /* Ours is the last block out: claim the slab in the same CAS
+             * (acquire: every earlier pusher's writes are done). */
+            if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, 0,
+                                                      memory_order_acquire, memory_order_acquire)) {
+                destroy_claimed(span);
+                return;
+            }
             continue;
         }
         block->next = mm_tf_list(old);
-        new = (uint64_t)(uintptr_t)block | (old & MM_TF_FLAGS) |
-              ((uint64_t)(mm_tf_count(old) + 1) << MM_TF_COUNT_SHIFT);
-        /* Release publishes the block; acquire pairs with the abandoner's
-         * store of abandoned_used when ABANDONED is set. */
+        uint64_t new = (uint64_t)(uintptr_t)block | (old & MM_TF_FLAGS) |
+                       ((uint64_t)(mm_tf_count(old) + 1) << MM_TF_COUNT_SHIFT);
         if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, new,
-                                                  memory_order_acq_rel, memory_order_relaxed))
-            break;
+                                                  memory_order_release, memory_order_acquire))
+            return;
     }
-    if ((new & MM_TF_ABANDONED) &&
-        mm_tf_count(new) == atomic_load_explicit(&span->abandoned_used, memory_order_relaxed))
-        claim_and_destroy(span, new);
 }
 
 mm_block *mm_remote_collect(mm_span *span, uint32_t *count)
@@ -133,18 +144,17 @@ void mm_remote_abandon(mm_span *span)
     span->in_full = 0;
     unsigned c = span->size_class;
     mm_lock_acquire(&abandoned_pool[c].lock);
-    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
     for (;;) {
         if (mm_tf_count(old) == span->used) {
             /* Every block is back: nobody else can touch the slab now. */
             mm_lock_release(&abandoned_pool[c].lock);
-            atomic_thread_fence(memory_order_acquire);
             mm_span_destroy(span);
             return;
         }
         uint64_t new = (old & ~MM_TF_FULL) | MM_TF_ABANDONED;
         if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, new,
-                                                  memory_order_acq_rel, memory_order_relaxed))
+                                                  memory_order_acq_rel, memory_order_acquire))
             break;
     }
     span->prev = NULL;
@@ -161,18 +171,18 @@ mm_span *mm_remote_adopt(mm_heap *heap, unsigned c)
     /* Peek without the lock: most slow paths find the pool empty. */
     if (pool_head(c) == NULL)
         return NULL;
-    for (;;) {
-        mm_lock_acquire(&abandoned_pool[c].lock);
-        mm_span *span = pool_head(c);
-        if (span != NULL)
-            pool_unlink_locked(span);
-        mm_lock_release(&abandoned_pool[c].lock);
-        if (span == NULL)
-            return NULL;
+    /* The CAS is made under the pool lock: a claimer that wins the word
+     * takes this lock before it unmaps, so the slab (and its descriptor)
+     * stays valid while we look at it. */
+    mm_lock_acquire(&abandoned_pool[c].lock);
+    mm_span *span;
+    while ((span = pool_head(c)) != NULL) {
+        pool_unlink_locked(span);
         uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
         while (old & MM_TF_ABANDONED) {
             if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, 0,
                                                       memory_order_acquire, memory_order_relaxed)) {
+                mm_lock_release(&abandoned_pool[c].lock);
                 span->used = atomic_load_explicit(&span->abandoned_used, memory_order_relaxed) -
                              mm_tf_count(old);
                 span->local_free = mm_tf_list(old);
@@ -181,6 +191,8 @@ mm_span *mm_remote_adopt(mm_heap *heap, unsigned c)
                 return span;
             }
         }
-        /* A remote free claimed it first and will unmap it; try the next. */
+        /* A remote free claimed it; it unmaps it once we drop the lock. */
     }
+    mm_lock_release(&abandoned_pool[c].lock);
+    return NULL;
 }

@@ -20,11 +20,18 @@
  *                     owner's slow path drains that stack and so learns that
  *                     the slab has room again
  *   abandon           FULL cleared, ABANDONED set, under the pool lock, after
- *                     abandoned_used was stored (release)
+ *                     abandoned_used was stored (release); then the heap's
+ *                     delayed stack is closed, so a late FULL handoff goes
+ *                     through the word
  *   adopt             ABANDONED -> owned again; the new owner takes the list
- *   claim             a remote push that makes count == abandoned_used found
- *                     the slab empty: it takes the word to 0 and unmaps it
- * Adopt and claim race on the word; whoever wins the CAS owns the slab.
+ *   claim             a remote free whose block is the last one out
+ *                     (count + 1 == abandoned_used) takes the word to 0
+ *                     instead of pushing, and unmaps the slab
+ * Adopt and claim race on the word; whoever wins the CAS owns the slab. The
+ * adopter makes its CAS under the pool lock and the claimer takes that lock
+ * before unmapping, so a losing adopter never looks at an unmapped slab. A
+ * remote free never touches the slab after its push succeeded: from then on
+ * the owner (or a claimer) may unmap it.
  * Pushes and take-all exchanges have no ABA hazard: a push only links to the
  * head it saw, and a CAS that succeeds finds that head still current.
  */
@@ -50,7 +57,8 @@ static inline uint32_t mm_tf_count(uint64_t word)
     return (uint32_t)(word >> MM_TF_COUNT_SHIFT);
 }
 
-/* Free `block` of slab `span` from a thread that does not own the slab. */
+/* Free `block` of slab `span` from a thread that does not own the slab (TLS
+ * identity; under CPU identity a free locks the owner heap instead). */
 void mm_remote_free(mm_span *span, mm_block *block);
 
 /* Owner: take the blocks freed remotely since the last collect. Returns the

@@ -135,6 +135,9 @@ typedef struct mm_heap {
                                      heaps whose thread exited */
 } mm_heap;
 
+/* heap->delayed of a heap whose thread exited: pushes go through the word. */
+#define MM_DELAYED_CLOSED ((mm_block *)1)
+
 #define MM_HEAP_CACHE_BYTES ((size_t)128 << 10)
 
 /* Hooks the hosting environment may install; all optional, all called on
