@@ -1,20 +1,27 @@
 /*
- * heap.c: a heap's slow paths: refilling the current slab, moving slabs
- * between the partial list, the full list and the empty-slab cache, making
- * new slabs, draining blocks handed over by remote frees, and giving
- * everything up when the heap's thread exits.
+ * heap.c: a heap's slow paths: refilling the current slab, parking slabs that
+ * stop being current and bringing them back, making new slabs, the
+ * empty-slab cache, and giving everything up when the heap's thread exits.
  *
- * Invariants of a heap (only its user touches them):
- *   - heap->current[c] is bins[c].partial, or &mm_span_none when that is NULL;
- *   - every slab the heap owns is on exactly one of: bins[c].partial,
- *     bins[c].full (span->in_full set), or the empty cache (no block out);
- *   - bins[c].span_count counts the slabs on the two bin lists;
- *   - empty_cache_bytes sums the cache and stays <= MM_HEAP_CACHE_BYTES.
+ * Invariants of a heap:
+ *   - heap->current[c] is bins[c].partial's head, or &mm_span_none when the
+ *     list is empty; the head is not parked, every other slab on the three
+ *     lists is (span->parked set, PARKED in its word, published_used kept
+ *     equal to used by the owner);
+ *   - span->list names the list a slab is on; bins[c].span_count counts the
+ *     slabs on the three lists of class c;
+ *   - the lists, span->list and span_count change only under lists_lock,
+ *     taken by the owner on slow paths and by other threads that move a
+ *     full slab to `ready` or unlink a slab they claimed (remote.c);
+ *   - current[c] and the fields of the current slab change only by the owner;
+ *   - cached empty slabs are on no list, owned by the heap, with no block out;
+ *     empty_cache_bytes sums them and stays <= MM_HEAP_CACHE_BYTES.
+ * Lock order: heap lock (CPU identity) -> lists_lock -> abandoned-pool lock
+ * -> descriptor-pool lock.
  */
 #include "core/heap.h"
 #include "core/identity.h"
-#include "core/large.h"
-#include "core/pagemap.h"
+#include "core/lock.h"
 #include "core/remote.h"
 #include "core/size_class.h"
 #include "core/span.h"
@@ -30,15 +37,22 @@ void mm_heap_init(mm_heap *heap)
         heap->current[c] = &mm_span_none;
         heap->bins[c] = (mm_bin){0};
     }
-    atomic_init(&heap->delayed, NULL);
+    atomic_init(&heap->lists_lock, 0);
     heap->empty_cache = NULL;
     heap->empty_cache_bytes = 0;
 }
 
-/* ---- bin lists ---------------------------------------------------------- */
+/* ---- lists (under lists_lock) ------------------------------------------- */
 
-static void list_unlink(mm_span **head, mm_span *span)
+static mm_span **list_head(mm_heap *heap, unsigned c, enum mm_list list)
 {
+    mm_bin *bin = &heap->bins[c];
+    return list == MM_LIST_PARTIAL ? &bin->partial : list == MM_LIST_FULL ? &bin->full : &bin->ready;
+}
+
+static void list_remove(mm_heap *heap, mm_span *span)
+{
+    mm_span **head = list_head(heap, span->size_class, (enum mm_list)span->list);
     if (span->prev != NULL)
         span->prev->next = span->next;
     else
@@ -46,12 +60,15 @@ static void list_unlink(mm_span **head, mm_span *span)
     if (span->next != NULL)
         span->next->prev = span->prev;
     span->next = span->prev = NULL;
+    span->list = MM_LIST_NONE;
 }
 
-/* Insert at the head, or just behind it when `behind_head`. */
-static void list_insert(mm_span **head, mm_span *span, bool behind_head)
+/* Insert at the head, or just behind it when `behind_head` and there is one. */
+static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, bool behind_head)
 {
+    mm_span **head = list_head(heap, span->size_class, list);
     mm_span *after = behind_head ? *head : NULL;
+    span->list = (uint8_t)list;
     if (after == NULL) {
         span->prev = NULL;
         span->next = *head;
@@ -67,19 +84,62 @@ static void list_insert(mm_span **head, mm_span *span, bool behind_head)
     after->next = span;
 }
 
-static void bin_sync_current(mm_heap *heap, unsigned c)
+/* Drop a slab from the heap's lists for good. */
+static void bin_forget(mm_heap *heap, mm_span *span)
 {
-    mm_span *partial = heap->bins[c].partial;
-    heap->current[c] = partial != NULL ? partial : &mm_span_none;
+    list_remove(heap, span);
+    atomic_fetch_sub_explicit(&heap->bins[span->size_class].span_count, 1, memory_order_relaxed);
 }
 
-static void bin_remove(mm_heap *heap, mm_span *span)
+/* Make the head of `partial` (else the first `ready` slab) current,
+ * unparking it; a slab claimed meanwhile by a remote free is forgotten (its
+ * claimer unmaps it once it gets the lock). */
+static void bin_activate_next(mm_heap *heap, unsigned c)
 {
-    unsigned c = span->size_class;
-    list_unlink(span->in_full ? &heap->bins[c].full : &heap->bins[c].partial, span);
-    span->in_full = 0;
-    heap->bins[c].span_count--;
-    bin_sync_current(heap, c);
+    mm_bin *bin = &heap->bins[c];
+    for (;;) {
+        mm_span *span = bin->partial;
+        if (span == NULL && bin->ready != NULL) {
+            span = bin->ready;
+            list_remove(heap, span);
+            list_add(heap, span, MM_LIST_PARTIAL, false);
+        }
+        if (span == NULL) {
+            heap->current[c] = &mm_span_none;
+            return;
+        }
+        if (!span->parked || mm_remote_unpark(span)) {
+            span->parked = 0;
+            heap->current[c] = span;
+            return;
+        }
+        bin_forget(heap, span);
+    }
+}
+
+/* Whether `heap` still owns `span`; under heap->lists_lock the answer holds
+ * (an owner gives a slab up only under its lists_lock). */
+static bool still_owned(mm_heap *heap, mm_span *span)
+{
+    return atomic_load_explicit(&span->owner, memory_order_relaxed) == heap;
+}
+
+void mm_heap_ready(mm_heap *heap, mm_span *span)
+{
+    mm_lock_acquire(&heap->lists_lock);
+    if (still_owned(heap, span) && span->list == MM_LIST_FULL) {
+        list_remove(heap, span);
+        list_add(heap, span, MM_LIST_READY, false);
+    }
+    mm_lock_release(&heap->lists_lock);
+}
+
+void mm_heap_forget_claimed(mm_heap *heap, mm_span *span)
+{
+    mm_lock_acquire(&heap->lists_lock);
+    if (still_owned(heap, span) && span->list != MM_LIST_NONE)
+        bin_forget(heap, span);
+    mm_lock_release(&heap->lists_lock);
 }
 
 /* ---- empty-slab cache --------------------------------------------------- */
@@ -176,9 +236,25 @@ static void slab_collect_all(mm_span *span)
     span->used -= count;
 }
 
+/* Bytes of the heap's current slabs. A current slab cannot be claimed by a
+ * remote free (its owner allocates from it without atomics), so an idle
+ * thread keeps its current slabs even when other threads freed every block
+ * in them: their sum is what slab growth must stay within. O(classes). */
+static size_t current_slab_bytes(const mm_heap *heap)
+{
+    size_t bytes = 0;
+    for (unsigned c = 0; c < MM_CLASS_COUNT; c++)
+        bytes += heap->current[c]->bytes;
+    return bytes;
+}
+
 static mm_span *slab_new(mm_heap *heap, unsigned c)
 {
-    size_t pages = mm_slab_pages(c, heap->bins[c].span_count);
+    size_t pages = mm_slab_pages(
+        c, atomic_load_explicit(&heap->bins[c].span_count, memory_order_relaxed));
+    size_t base = mm_slab_pages(c, 0);
+    if (pages > base && current_slab_bytes(heap) + pages * MM_PAGE_SIZE > MM_HEAP_CURRENT_BYTES)
+        pages = base;
     mm_span *span = empty_cache_take(heap, c, pages);
     if (span == NULL) {
         span = mm_span_create(pages * MM_PAGE_SIZE, pages);
@@ -190,74 +266,107 @@ static mm_span *slab_new(mm_heap *heap, unsigned c)
     return span;
 }
 
-/* Slab `span` has no block out: drop it from the bins into the cache. An
- * empty current slab of one page stays, so a malloc/free loop neither maps
- * nor walks the cache; a larger one goes, so that an idle heap holds at most
- * one page per class plus its cache (about 100 KiB + MM_HEAP_CACHE_BYTES),
- * and the next slab of its class starts small again. */
-static void slab_retire_if_idle(mm_heap *heap, mm_span *span)
+/* The current slab of class `c` is exhausted: park it on the full list and
+ * make the next slab current. False when remote frees arrived meanwhile
+ * (refill takes them). */
+static bool slab_park_full(mm_heap *heap, mm_span *span, unsigned c)
 {
-    if (span->used != 0)
-        return;
-    if (span == heap->current[span->size_class] && span->bytes == MM_PAGE_SIZE)
-        return;
-    bin_remove(heap, span);
+    mm_lock_acquire(&heap->lists_lock);
+    bool parked = mm_remote_park_full(span);
+    if (parked) {
+        list_remove(heap, span);
+        list_add(heap, span, MM_LIST_FULL, false);
+        span->parked = MM_PARKED_FULL;
+        bin_activate_next(heap, c);
+    }
+    mm_lock_release(&heap->lists_lock);
+    return parked;
+}
+
+/* The current slab has no block out and is more than a page: it goes to the
+ * cache, and the next slab of its class starts small again. (An empty
+ * current slab of one page stays, so a malloc/free loop neither maps nor
+ * walks the cache; an idle heap so holds at most a page per class, about
+ * 100 KiB, plus its cache.) */
+static void slab_retire_current(mm_heap *heap, mm_span *span)
+{
+    mm_lock_acquire(&heap->lists_lock);
+    bin_forget(heap, span);
+    bin_activate_next(heap, span->size_class);
+    mm_lock_release(&heap->lists_lock);
     empty_cache_put(heap, span);
+}
+
+/* The owner freed a block into parked slab `span`. Until used is published
+ * the slab cannot be claimed (published_used still counts this block), so
+ * everything that touches it comes first; once mm_remote_owner_claim has
+ * published, a remote free may claim and unmap it at any moment, and the
+ * owner must not touch it again unless the claim was its own. */
+static void slab_parked_free(mm_heap *heap, mm_span *span)
+{
+    if (span->parked == MM_PARKED_FULL) {
+        /* It has room again: behind the current slab, where the slow path
+         * finds it next (or current, if there is none). */
+        unsigned c = span->size_class;
+        mm_lock_acquire(&heap->lists_lock);
+        mm_remote_clear_full(span);
+        list_remove(heap, span);
+        list_add(heap, span, MM_LIST_PARTIAL, true);
+        span->parked = MM_PARKED;
+        if (heap->bins[c].partial == span)
+            bin_activate_next(heap, c);
+        mm_lock_release(&heap->lists_lock);
+        if (!span->parked)
+            return; /* current now: its emptiness is the owner's business */
+    }
+    if (mm_remote_owner_claim(span)) {
+        /* Every block is back: the slab is ours alone, and empty. */
+        mm_lock_acquire(&heap->lists_lock);
+        bin_forget(heap, span);
+        mm_lock_release(&heap->lists_lock);
+        span->parked = 0;
+        empty_cache_put(heap, span);
+    }
 }
 
 void mm_heap_slab_event(mm_heap *heap, mm_span *span)
 {
-    if (span->in_full) {
-        unsigned c = span->size_class;
-        list_unlink(&heap->bins[c].full, span);
-        span->in_full = 0;
-        list_insert(&heap->bins[c].partial, span, true);
-        bin_sync_current(heap, c);
-    }
-    slab_retire_if_idle(heap, span);
+    if (span->parked)
+        slab_parked_free(heap, span);
+    else if (span->used == 0)
+        slab_retire_current(heap, span);
 }
 
 /* ---- the malloc slow path ----------------------------------------------- */
 
-/* Free, from `heap`, a block that a remote free handed over. */
-static void free_handed_over(mm_heap *heap, mm_block *block)
-{
-    mm_span *span = mm_pagemap_lookup(block);
-    if (atomic_load_explicit(&span->owner, memory_order_relaxed) == heap)
-        mm_heap_free_local(heap, span, block);
-    else
-        mm_remote_free(span, block);
-}
-
-/* Take every block that remote frees handed over; each is one slab that left
- * the full list, so the work is bounded by the number of such slabs. */
-static void drain_delayed(mm_heap *heap)
-{
-    if (atomic_load_explicit(&heap->delayed, memory_order_relaxed) == NULL)
-        return;
-    mm_block *block = atomic_exchange_explicit(&heap->delayed, NULL, memory_order_acquire);
-    while (block != NULL) {
-        mm_block *next = block->next;
-        free_handed_over(heap, block);
-        block = next;
-    }
-}
-
 void mm_heap_reclaim(mm_heap *heap)
 {
-    drain_delayed(heap);
+    mm_lock_acquire(&heap->lists_lock);
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
-        mm_span *span = heap->bins[c].partial;
-        while (span != NULL) {
-            mm_span *next = span->next;
-            slab_collect_all(span);
-            if (span->used == 0) {
-                bin_remove(heap, span);
-                mm_span_destroy(span);
+        static const enum mm_list lists[] = {MM_LIST_PARTIAL, MM_LIST_READY, MM_LIST_FULL};
+        for (unsigned l = 0; l < 3; l++) {
+            mm_span *span = *list_head(heap, c, lists[l]);
+            while (span != NULL) {
+                mm_span *next = span->next;
+                bool empty;
+                if (span->parked) {
+                    empty = mm_remote_owner_claim(span);
+                } else {
+                    slab_collect_all(span);
+                    empty = span->used == 0;
+                }
+                if (empty) {
+                    bin_forget(heap, span);
+                    mm_span_destroy(span);
+                }
+                span = next;
             }
-            span = next;
         }
+        mm_span *head = heap->bins[c].partial;
+        if (head == NULL || head != heap->current[c])
+            bin_activate_next(heap, c);
     }
+    mm_lock_release(&heap->lists_lock);
     empty_cache_flush(heap);
 }
 
@@ -272,21 +381,25 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
             return NULL;
     }
 #endif
-    drain_delayed(heap);
     bool reclaimed = false;
     unsigned adoptions = 0;
     for (;;) {
         mm_span *span = heap->current[c];
         if (span != &mm_span_none) {
-            if (slab_refill(span))
-                return mm_heap_malloc(heap, c);
-            if (!mm_remote_mark_full(span))
-                continue; /* remote frees arrived: refill takes them */
-            list_unlink(&heap->bins[c].partial, span);
-            span->in_full = 1;
-            list_insert(&heap->bins[c].full, span, false);
-            bin_sync_current(heap, c);
-            continue;
+            if (slab_refill(span)) {
+                void *block = mm_heap_malloc(heap, c);
+                /* A slab whose last block just went out is parked at once
+                 * rather than on the next malloc of its class: parked, it
+                 * can be unmapped by whichever thread frees its last block,
+                 * even if this thread never allocates from the class again.
+                 * (It matters for large classes, whose slabs hold a few
+                 * blocks and are exhausted here, not on the fast path.) */
+                if (span->free == NULL && span->local_free == NULL && span->bump == span->end)
+                    slab_park_full(heap, span, c);
+                return block;
+            }
+            slab_park_full(heap, span, c);
+            continue; /* the next slab, or remote frees that arrived */
         }
         /* Adopted slabs may turn out exhausted; a few tries, then a new one,
          * so one slow path never walks the whole pool. */
@@ -296,9 +409,11 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
         else
             span = slab_new(heap, c);
         if (span != NULL) {
-            list_insert(&heap->bins[c].partial, span, false);
-            heap->bins[c].span_count++;
-            bin_sync_current(heap, c);
+            mm_lock_acquire(&heap->lists_lock);
+            list_add(heap, span, MM_LIST_PARTIAL, false);
+            atomic_fetch_add_explicit(&heap->bins[c].span_count, 1, memory_order_relaxed);
+            heap->current[c] = span;
+            mm_lock_release(&heap->lists_lock);
             continue;
         }
         if (reclaimed)
@@ -329,27 +444,23 @@ static void slab_merge_free_lists(mm_span *span)
 
 void mm_heap_abandon(mm_heap *heap)
 {
-    drain_delayed(heap);
+    /* Under lists_lock: a remote free that claims one of these slabs takes
+     * the lock before it unmaps, so each stays mapped while we look at it. */
+    mm_lock_acquire(&heap->lists_lock);
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
         mm_bin *bin = &heap->bins[c];
-        while (bin->partial != NULL || bin->full != NULL) {
-            mm_span *span = bin->partial != NULL ? bin->partial : bin->full;
-            bin_remove(heap, span);
+        for (;;) {
+            mm_span *span = bin->partial != NULL ? bin->partial
+                            : bin->full != NULL  ? bin->full
+                                                 : bin->ready;
+            if (span == NULL)
+                break;
+            bin_forget(heap, span);
             slab_merge_free_lists(span);
-            if (span->used == 0 && atomic_load_explicit(&span->thread_free, memory_order_relaxed) == 0)
-                mm_span_destroy(span);
-            else
-                mm_remote_abandon(span);
+            mm_remote_abandon(span); /* the slab is not ours from here on */
         }
+        heap->current[c] = &mm_span_none;
     }
+    mm_lock_release(&heap->lists_lock);
     empty_cache_flush(heap);
-    /* Close the stack: a FULL handoff that read this heap as owner and
-     * pushes later finds it closed and goes through the word. Blocks that
-     * came in before go the remote way now that their slabs have no owner. */
-    mm_block *block = atomic_exchange_explicit(&heap->delayed, MM_DELAYED_CLOSED, memory_order_acq_rel);
-    while (block != NULL) {
-        mm_block *next = block->next;
-        free_handed_over(heap, block);
-        block = next;
-    }
 }

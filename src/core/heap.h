@@ -1,11 +1,11 @@
 /*
  * heap.h: a heap's small-block fast paths. A heap is used by one thread at a
  * time (its own thread, or the holder of its lock under CPU identity), so
- * nothing here is atomic except reading a slab's owner.
+ * nothing here is atomic.
  *
  * malloc: take the head of the current slab's free list.
  * free:   push onto the slab's local_free list; the slow path runs only when
- *         the slab becomes empty or was on the full list.
+ *         the slab becomes empty or is parked (not the current slab).
  */
 #ifndef MM_HEAP_H
 #define MM_HEAP_H
@@ -36,20 +36,30 @@ static inline void *mm_heap_malloc(mm_heap *heap, unsigned c)
     return mm_heap_malloc_slow(heap, c);
 }
 
+/* Values of span->parked. */
+#define MM_PARKED 1      /* on the partial or ready list, not current */
+#define MM_PARKED_FULL 2 /* on the full or ready list, as far as the owner knows */
+
 /* Free `block` of `span`, which `heap` owns. */
 static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *block)
 {
     block->next = span->local_free;
     span->local_free = block;
-    if (MM_UNLIKELY(--span->used == 0 || span->in_full)) {
+    if (MM_UNLIKELY(--span->used == 0 || span->parked)) {
         /* An empty current slab of one page stays, so that a malloc/free
-         * loop does not go to the cache each time; see slab_retire_if_idle. */
-        if (!span->in_full && span == heap->current[span->size_class] &&
-            span->bytes == MM_PAGE_SIZE)
+         * loop does not go to the cache each time; see heap.c. */
+        if (!span->parked && span->bytes == MM_PAGE_SIZE)
             return;
         mm_heap_slab_event(heap, span);
     }
 }
+
+/* A remote free cleared FULL on `span`, owned by `heap`: move it from the
+ * full list to the ready list (if it is still on the full list). */
+void mm_heap_ready(mm_heap *heap, mm_span *span);
+
+/* A remote free claimed parked `span` of `heap`: unlink it if still linked. */
+void mm_heap_forget_claimed(mm_heap *heap, mm_span *span);
 
 /* Give up every slab of `heap` (its thread is exiting): empty ones are
  * unmapped, the rest go to the abandoned pool. The heap is left empty. */

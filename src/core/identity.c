@@ -40,8 +40,6 @@ mm_heap *mm_heap_attach(void)
     if (heap != NULL)
         idle_heaps.head = heap->next_free;
     mm_lock_release(&idle_heaps.lock);
-    if (heap != NULL)
-        atomic_store_explicit(&heap->delayed, NULL, memory_order_relaxed); /* reopen */
     if (heap == NULL)
         heap = heap_create();
     if (heap == NULL)

@@ -14,7 +14,7 @@
 #include "core/span.h"
 
 #define MM_LARGE_CACHE_SLOTS 8
-#define MM_LARGE_CACHE_BASE ((size_t)512 << 10)
+#define MM_LARGE_CACHE_BASE ((size_t)256 << 10)
 
 static struct {
     mm_lock lock;

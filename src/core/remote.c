@@ -3,19 +3,23 @@
  * remote.h for the word and its transitions).
  *
  * Invariants:
- *   - a slab is in abandoned_pool[c] (and span->in_pool is 1) only while its
- *     word has ABANDONED set or a claimer that cleared it has yet to unlink it;
- *     span->in_pool and the list links are guarded by the pool's lock;
+ *   - a slab is in abandoned_pool[c] (span->list == MM_LIST_POOL) only while
+ *     its word has ABANDONED set, or a claimer that cleared it has yet to
+ *     unlink it; the pool's links and span->list are guarded by its lock;
  *   - while ABANDONED is set nobody changes span->used, free or local_free;
- *     abandoned_used holds the blocks that were out when it was set.
- * Locks: a pool lock is the innermost lock; nothing else is taken under it.
+ *     published_used holds the blocks that were out when it was set;
+ *   - while PARKED is set the owner does not allocate from the slab, so
+ *     published_used only falls.
+ * Locks: a pool lock is taken under a heap's lists_lock (abandon) or alone,
+ * never the other way round.
  */
 #include "core/remote.h"
+#include "core/heap.h"
 #include "core/lock.h"
 #include "core/size_class.h"
 #include "core/span.h"
 
-_Static_assert(MM_SLAB_MAX_PAGES * MM_PAGE_SIZE / 8 < MM_TF_COUNT_MAX,
+_Static_assert(MM_SLAB_MAX_PAGES * MM_PAGE_SIZE / 8 <= MM_TF_COUNT_MAX,
                "every slab's block count fits the word's count field");
 
 /* `head` is written under `lock` and peeked at without it. */
@@ -38,78 +42,74 @@ static void pool_unlink_locked(mm_span *span)
                               memory_order_relaxed);
     if (span->next != NULL)
         span->next->prev = span->prev;
-    span->in_pool = 0;
+    span->list = MM_LIST_NONE;
 }
 
-/* A remote free took the word of an abandoned slab to 0 with its last block:
- * the slab is ours. The pool lock waits out an abandoner still inserting it
- * and an adopter still looking at it. */
-static void destroy_claimed(mm_span *span)
+static uint64_t tf_make(mm_block *list, uint32_t count, uint64_t flags)
+{
+    return ((uint64_t)(uintptr_t)list >> 3) | flags | ((uint64_t)count << MM_TF_COUNT_SHIFT);
+}
+
+/* We took the word of an abandoned slab to 0 with its last block: the slab
+ * is ours. The pool lock waits out an abandoner still inserting it and an
+ * adopter still looking at it. */
+static void destroy_claimed_abandoned(mm_span *span)
 {
     mm_lock *lock = &abandoned_pool[span->size_class].lock;
     mm_lock_acquire(lock);
-    if (span->in_pool)
+    if (span->list == MM_LIST_POOL)
         pool_unlink_locked(span);
     mm_lock_release(lock);
     mm_span_destroy(span);
 }
 
-/* Hand `block` to the owner through its delayed stack after clearing FULL.
- * False when the slab lost its owner meanwhile (then use the word). */
-static bool push_delayed(mm_span *span, mm_block *block)
-{
-    /* Acquire pairs with the owner pointer stored before the slab went on
-     * the full list. Heaps are never unmapped, so the pointer stays valid
-     * even if its thread is exiting: mm_thread_detach drains the stack, and
-     * a block that lands after that waits for the heap's next thread. */
-    mm_heap *owner = atomic_load_explicit(&span->owner, memory_order_acquire);
-    if (owner == NULL)
-        return false;
-    /* Acquire on reading MM_DELAYED_CLOSED: the owner's abandon of every
-     * slab, this one included, is then visible (ABANDONED in the word). */
-    mm_block *head = atomic_load_explicit(&owner->delayed, memory_order_acquire);
-    do {
-        if (head == MM_DELAYED_CLOSED)
-            return false;
-        block->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&owner->delayed, &head, block,
-                                                    memory_order_release, memory_order_acquire));
-    return true;
-}
-
 void mm_remote_free(mm_span *span, mm_block *block)
 {
-    /* Acquire on every read of the word: when it shows ABANDONED, the
-     * abandoner's abandoned_used is visible. Our block is still out, so the
-     * slab cannot go away before our CAS succeeds; after it we never touch
-     * the slab again. */
+    /* Acquire on every read of the word: when it shows PARKED or ABANDONED,
+     * the published_used stored before is visible. Our block is still out,
+     * so the slab cannot go away before our CAS succeeds; after a push we
+     * never touch the slab again. */
     uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
     for (;;) {
-        if (old & MM_TF_FULL) {
-            if (!atomic_compare_exchange_weak_explicit(&span->thread_free, &old,
-                                                       old & ~MM_TF_FULL, memory_order_acq_rel,
-                                                       memory_order_acquire))
+        if (old & (MM_TF_PARKED | MM_TF_ABANDONED)) {
+            /* The owner is set whenever PARKED is: abandon clears PARKED
+             * before it clears the owner. */
+            mm_heap *owner = atomic_load_explicit(&span->owner, memory_order_acquire);
+            bool parked = (old & MM_TF_PARKED) != 0;
+            if (parked && owner == NULL) {
+                old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
                 continue;
-            if (push_delayed(span, block))
-                return;
-            old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
-            continue;
-        }
-        if ((old & MM_TF_ABANDONED) &&
-            mm_tf_count(old) + 1 ==
-                atomic_load_explicit(&span->abandoned_used, memory_order_relaxed)) {
-            /* Ours is the last block out: claim the slab in the same CAS
-             * (acquire: every earlier pusher's writes are done). */
-            if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, 0,
-                                                      memory_order_acquire, memory_order_acquire)) {
-                destroy_claimed(span);
+            }
+            if (mm_tf_count(old) + 1 ==
+                atomic_load_explicit(&span->published_used, memory_order_acquire)) {
+                /* Ours is the last block out: claim instead of pushing
+                 * (acquire: every earlier pusher's writes are done). */
+                if (!atomic_compare_exchange_weak_explicit(&span->thread_free, &old, 0,
+                                                           memory_order_acquire,
+                                                           memory_order_acquire))
+                    continue;
+                if (parked) {
+                    mm_heap_forget_claimed(owner, span);
+                    mm_span_destroy(span);
+                } else {
+                    destroy_claimed_abandoned(span);
+                }
                 return;
             }
-            continue;
+            if (old & MM_TF_FULL) {
+                uint64_t cleared = old & ~MM_TF_FULL;
+                if (!atomic_compare_exchange_weak_explicit(&span->thread_free, &old, cleared,
+                                                           memory_order_acq_rel,
+                                                           memory_order_acquire))
+                    continue;
+                /* Our block keeps the slab alive while we move it. */
+                mm_heap_ready(owner, span);
+                old = cleared;
+                continue;
+            }
         }
         block->next = mm_tf_list(old);
-        uint64_t new = (uint64_t)(uintptr_t)block | (old & MM_TF_FLAGS) |
-                       ((uint64_t)(mm_tf_count(old) + 1) << MM_TF_COUNT_SHIFT);
+        uint64_t new = tf_make(block, mm_tf_count(old) + 1, old & MM_TF_FLAGS);
         if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, new,
                                                   memory_order_release, memory_order_acquire))
             return;
@@ -128,41 +128,88 @@ mm_block *mm_remote_collect(mm_span *span, uint32_t *count)
     return mm_tf_list(word);
 }
 
-bool mm_remote_mark_full(mm_span *span)
+bool mm_remote_park_full(mm_span *span)
 {
+    atomic_store_explicit(&span->published_used, span->used, memory_order_relaxed);
     uint64_t expected = 0;
-    return atomic_compare_exchange_strong_explicit(&span->thread_free, &expected, MM_TF_FULL,
-                                                   memory_order_acq_rel, memory_order_relaxed);
+    /* Release: a free that sees PARKED sees published_used. */
+    return atomic_compare_exchange_strong_explicit(&span->thread_free, &expected,
+                                                   MM_TF_PARKED | MM_TF_FULL,
+                                                   memory_order_release, memory_order_relaxed);
+}
+
+void mm_remote_clear_full(mm_span *span)
+{
+    atomic_fetch_and_explicit(&span->thread_free, ~MM_TF_FULL, memory_order_relaxed);
+}
+
+bool mm_remote_unpark(mm_span *span)
+{
+    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
+    while (old & MM_TF_PARKED) {
+        if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old,
+                                                  old & ~(MM_TF_PARKED | MM_TF_FULL),
+                                                  memory_order_acquire, memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
+bool mm_remote_owner_claim(mm_span *span)
+{
+    /* Until used is published, published_used counts the block the owner
+     * just freed, so no remote free can claim the slab: the word is safe to
+     * look at and take. After the store, the slab may be claimed and
+     * unmapped at once, so it is the last thing done. */
+    uint32_t used = span->used;
+    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
+    while (mm_tf_count(old) == used && (old & MM_TF_PARKED)) {
+        if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, 0,
+                                                  memory_order_acquire, memory_order_acquire))
+            return true;
+    }
+    /* Release: the owner's touches of the slab happen before a claim that
+     * reads this value (acquire). */
+    atomic_store_explicit(&span->published_used, used, memory_order_release);
+    return false;
 }
 
 void mm_remote_abandon(mm_span *span)
 {
-    /* Before the word changes: a FULL handoff that reads the owner after
-     * this sees NULL and pushes through the word instead. */
-    atomic_store_explicit(&span->owner, NULL, memory_order_relaxed);
-    atomic_store_explicit(&span->abandoned_used, span->used, memory_order_relaxed);
-    span->in_full = 0;
+    bool was_parked = span->parked != 0;
+    span->parked = 0;
+    atomic_store_explicit(&span->published_used, span->used, memory_order_relaxed);
     unsigned c = span->size_class;
     mm_lock_acquire(&abandoned_pool[c].lock);
     uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
     for (;;) {
+        if (was_parked && !(old & MM_TF_PARKED)) {
+            /* Claimed by a remote free; it unmaps the slab once the caller
+             * drops its lists_lock. */
+            mm_lock_release(&abandoned_pool[c].lock);
+            return;
+        }
         if (mm_tf_count(old) == span->used) {
             /* Every block is back: nobody else can touch the slab now. */
             mm_lock_release(&abandoned_pool[c].lock);
             mm_span_destroy(span);
             return;
         }
-        uint64_t new = (old & ~MM_TF_FULL) | MM_TF_ABANDONED;
+        uint64_t new = (old & ~(MM_TF_FULL | MM_TF_PARKED)) | MM_TF_ABANDONED;
+        /* Release: a free that sees ABANDONED sees published_used. */
         if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, new,
                                                   memory_order_acq_rel, memory_order_acquire))
             break;
     }
+    /* Only now, with PARKED gone: a free that read PARKED and then the owner
+     * must find it set. */
+    atomic_store_explicit(&span->owner, NULL, memory_order_release);
     span->prev = NULL;
     span->next = pool_head(c);
     if (span->next != NULL)
         span->next->prev = span;
     atomic_store_explicit(&abandoned_pool[c].head, span, memory_order_relaxed);
-    span->in_pool = 1;
+    span->list = MM_LIST_POOL;
     mm_lock_release(&abandoned_pool[c].lock);
 }
 
@@ -172,18 +219,18 @@ mm_span *mm_remote_adopt(mm_heap *heap, unsigned c)
     if (pool_head(c) == NULL)
         return NULL;
     /* The CAS is made under the pool lock: a claimer that wins the word
-     * takes this lock before it unmaps, so the slab (and its descriptor)
-     * stays valid while we look at it. */
+     * takes this lock before it unmaps, so the slab stays mapped while we
+     * look at it. */
     mm_lock_acquire(&abandoned_pool[c].lock);
     mm_span *span;
     while ((span = pool_head(c)) != NULL) {
         pool_unlink_locked(span);
-        uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
+        uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
         while (old & MM_TF_ABANDONED) {
             if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, 0,
-                                                      memory_order_acquire, memory_order_relaxed)) {
+                                                      memory_order_acquire, memory_order_acquire)) {
                 mm_lock_release(&abandoned_pool[c].lock);
-                span->used = atomic_load_explicit(&span->abandoned_used, memory_order_relaxed) -
+                span->used = atomic_load_explicit(&span->published_used, memory_order_relaxed) -
                              mm_tf_count(old);
                 span->local_free = mm_tf_list(old);
                 span->next = span->prev = NULL;

@@ -1,55 +1,65 @@
 /*
  * remote.h: the remote-free protocol: how a block freed by a thread that does
- * not own its slab gets back to the owner, and how slabs outlive their
- * owner's thread.
+ * not own its slab gets back to the owner, and how a slab is unmapped by
+ * whichever thread frees its last block when its owner is not looking.
  *
  * Each slab has one 64-bit word, thread_free:
- *   bits  0..47  head of a list of blocks freed remotely (linked via ->next)
- *   bit   48     FULL: the owner parked the slab on its full list
- *   bit   49     ABANDONED: the slab has no owner and waits in the pool
- *   bits 50..63  number of blocks on the list (a slab holds < 2^14 blocks)
+ *   bits  0..44  head of a list of blocks freed remotely, shifted right by 3
+ *                (blocks are 8-byte aligned, addresses below 2^48)
+ *   bit   45     FULL: parked on the owner's full list
+ *   bit   46     ABANDONED: no owner; the slab waits in the abandoned pool
+ *   bit   47     PARKED: not the owner's current slab; published_used says
+ *                how many blocks are out
+ *   bits 48..63  number of blocks on the list
  *
- * Transitions (every one a single CAS or exchange on the word):
- *   remote push       list += block, count += 1 (release: the block's link and
- *                     contents reach whoever takes the list)
- *   owner collect     list, count -> empty (acquire), only on an owned slab
- *                     that is not FULL, so an exchange does it
- *   owner marks full  0 -> FULL, only when nothing is pending
- *   FULL handoff      a remote free finding FULL clears it and pushes its block
- *                     onto the owner heap's `delayed` stack instead; the
- *                     owner's slow path drains that stack and so learns that
- *                     the slab has room again
- *   abandon           FULL cleared, ABANDONED set, under the pool lock, after
- *                     abandoned_used was stored (release); then the heap's
- *                     delayed stack is closed, so a late FULL handoff goes
- *                     through the word
- *   adopt             ABANDONED -> owned again; the new owner takes the list
- *   claim             a remote free whose block is the last one out
- *                     (count + 1 == abandoned_used) takes the word to 0
- *                     instead of pushing, and unmaps the slab
- * Adopt and claim race on the word; whoever wins the CAS owns the slab. The
- * adopter makes its CAS under the pool lock and the claimer takes that lock
- * before unmapping, so a losing adopter never looks at an unmapped slab. A
- * remote free never touches the slab after its push succeeded: from then on
- * the owner (or a claimer) may unmap it.
+ * Transitions (each one CAS or exchange on the word):
+ *   push           a non-owner: list += block, count + 1 (release)
+ *   collect        owner, current slab (no flags): exchange with 0 (acquire)
+ *   park full      owner, exhausted current slab: 0 -> PARKED|FULL after
+ *                  publishing used; fails if a push came first
+ *   notify         first non-owner free into a FULL slab clears FULL and moves
+ *                  the slab from the owner's full list to its ready list
+ *   unpark         owner makes a parked slab current: clear PARKED|FULL
+ *   claim          a free whose block is the last one out (count + 1 ==
+ *                  published_used, PARKED or ABANDONED set) takes the word to
+ *                  0 instead of pushing, unlinks the slab and unmaps it; the
+ *                  owner does the same after a local free that leaves
+ *                  count == used
+ *   abandon        owner thread exiting, under its lists_lock and the pool
+ *                  lock: publish used, set ABANDONED, clear PARKED|FULL
+ *   adopt          under the pool lock: ABANDONED -> 0, taking the list
+ *
+ * Claim, unpark, abandon and adopt race on the word; the CAS decides. A
+ * claimer unlinks the slab under the lock of the list it is on, which the
+ * other side holds while it looks at the slab, so the loser never touches
+ * an unmapped slab. A free never touches the slab after its push succeeded.
  * Pushes and take-all exchanges have no ABA hazard: a push only links to the
  * head it saw, and a CAS that succeeds finds that head still current.
+ *
+ * After each free into a parked slab the owner reads the word (taking it if
+ * the slab is empty) and then publishes used with a release store; a remote
+ * free reads published_used (acquire) and pushes or claims. Published values only fall while a slab stays parked, so a
+ * claim is never wrong; if the last two blocks of a slab are freed at the
+ * same moment, one locally and one remotely, both may miss that the slab is
+ * empty, and it stays until the owner reclaims, makes it current or exits.
  */
 #ifndef MM_REMOTE_H
 #define MM_REMOTE_H
 
 #include "core/types.h"
 
-#define MM_TF_LIST_MASK (((uint64_t)1 << 48) - 1)
-#define MM_TF_FULL ((uint64_t)1 << 48)
-#define MM_TF_ABANDONED ((uint64_t)1 << 49)
-#define MM_TF_FLAGS (MM_TF_FULL | MM_TF_ABANDONED)
-#define MM_TF_COUNT_SHIFT 50
+#define MM_TF_LIST_BITS 45
+#define MM_TF_LIST_MASK (((uint64_t)1 << MM_TF_LIST_BITS) - 1)
+#define MM_TF_FULL ((uint64_t)1 << 45)
+#define MM_TF_ABANDONED ((uint64_t)1 << 46)
+#define MM_TF_PARKED ((uint64_t)1 << 47)
+#define MM_TF_FLAGS (MM_TF_FULL | MM_TF_ABANDONED | MM_TF_PARKED)
+#define MM_TF_COUNT_SHIFT 48
 #define MM_TF_COUNT_MAX (((uint64_t)1 << (64 - MM_TF_COUNT_SHIFT)) - 1)
 
 static inline mm_block *mm_tf_list(uint64_t word)
 {
-    return (mm_block *)(uintptr_t)(word & MM_TF_LIST_MASK);
+    return (mm_block *)(uintptr_t)((word & MM_TF_LIST_MASK) << 3);
 }
 
 static inline uint32_t mm_tf_count(uint64_t word)
@@ -61,21 +71,39 @@ static inline uint32_t mm_tf_count(uint64_t word)
  * identity; under CPU identity a free locks the owner heap instead). */
 void mm_remote_free(mm_span *span, mm_block *block);
 
-/* Owner: take the blocks freed remotely since the last collect. Returns the
- * list; *count gets its length. */
+/* Owner, current slab: take the blocks freed remotely since the last
+ * collect. Returns the list; *count gets its length. */
 mm_block *mm_remote_collect(mm_span *span, uint32_t *count);
 
-/* Owner: mark an exhausted slab FULL. False when remote frees arrived in the
- * meantime (collect them instead). */
-bool mm_remote_mark_full(mm_span *span);
+/* Owner: park the exhausted current slab as FULL. False when remote frees
+ * arrived in the meantime (collect them instead). */
+bool mm_remote_park_full(mm_span *span);
 
-/* Owner whose thread exits: give `span` up. It is unmapped at once if every
- * block is back, else it goes to the abandoned pool. `span` must be unlinked
- * from the heap, with its free blocks on span->free. */
+/* Owner: a FULL slab got room from a local free; remote frees need not
+ * notify any more. */
+void mm_remote_clear_full(mm_span *span);
+
+/* Owner: make parked `span` current again. False if a remote free claimed
+ * it (its claimer unmaps it). */
+bool mm_remote_unpark(mm_span *span);
+
+/* Owner, after freeing into parked `span` (or holding its lists_lock): if
+ * every block out is on the word, take the word and return true: the slab is
+ * empty and the owner's alone. Else publish span->used and return false;
+ * from then on a remote free may claim and unmap the slab, so a caller that
+ * does not hold lists_lock must not touch it again. */
+bool mm_remote_owner_claim(mm_span *span);
+
+/* Owner whose thread exits, holding its lists_lock: give `span` up. It is
+ * unmapped at once if every block is back, left alone if a remote free has
+ * claimed it, else put in the abandoned pool. `span` must be off the heap's
+ * lists, with its free blocks on span->free. The caller must not touch it
+ * afterwards. */
 void mm_remote_abandon(mm_span *span);
 
 /* Take an abandoned slab of class `c` for `heap`, or NULL. The slab comes back
- * formatted as owned by `heap`, its remotely freed blocks on local_free. */
+ * owned by `heap`, unparked, on no list, its remotely freed blocks on
+ * local_free. */
 mm_span *mm_remote_adopt(mm_heap *heap, unsigned c);
 
 #endif /* MM_REMOTE_H */

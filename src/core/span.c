@@ -120,11 +120,11 @@ mm_span *mm_span_create(size_t bytes, size_t mapped_pages)
     span->base = base;
     span->bytes = bytes;
     span->next = span->prev = NULL;
-    span->in_pool = 0;
-    span->in_full = 0;
+    span->list = MM_LIST_NONE;
+    span->parked = 0;
     atomic_init(&span->owner, NULL);
     atomic_init(&span->thread_free, 0);
-    atomic_init(&span->abandoned_used, 0);
+    atomic_init(&span->published_used, 0);
     if (!mm_pagemap_set(base, mapped_pages, span)) {
         mm_unmap(base, bytes);
         desc_free(span);
@@ -154,6 +154,6 @@ void mm_slab_format(mm_span *span, unsigned c)
     span->free = NULL;
     span->local_free = NULL;
     span->used = 0;
-    span->in_full = 0;
+    span->parked = 0;
     atomic_store_explicit(&span->thread_free, 0, memory_order_relaxed);
 }

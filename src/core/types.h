@@ -15,21 +15,28 @@
  *
  * A heap (struct mm_heap) owns slabs. In the hosted build each thread has its
  * own heap (thread-local, no locks); in the freestanding build heaps are per
- * CPU and guarded by a spin lock (identity.c). Only the owner of a heap
- * touches its slabs' `free`/`local_free` lists and `used` counts.
+ * CPU and guarded by a spin lock (identity.c). Of each size class, one slab
+ * is the heap's current slab: only the heap's user allocates from it or
+ * touches its `free`/`local_free` lists and `used` count, with plain loads
+ * and stores. Every other slab of the heap is parked (partial, full, or
+ * ready again after being full): its owner still frees into it, but also
+ * publishes its `used` count, so that whichever thread frees its last block
+ * can see that it is empty and unmap it, even if the owner never runs again.
  *
  * A block freed by a thread that does not own its slab is pushed onto the
  * slab's `thread_free` word with one compare-and-swap (remote.c). The owner
  * takes the whole list with one exchange when it runs out of blocks. The word
- * packs the list head, the number of blocks on it and two flags:
- *   FULL       the owner parked the slab on its full list and will not look
- *              at it again; the next remote free clears the flag and hands its
- *              block to the owner's `delayed` list instead, which the owner
- *              drains in its slow path, so the slab comes back into use.
+ * packs the list head, the number of blocks on it and three flags:
+ *   PARKED     the slab is not its owner's current slab; `published_used`
+ *              holds its blocks out; a free that finds count + 1 equal to it
+ *              takes the word and unmaps the slab (a claim).
+ *   FULL       parked on the owner's full list; the first remote free moves
+ *              it to the owner's ready list, where the owner's slow path
+ *              finds it when it needs a slab of that class.
  *   ABANDONED  the owning thread exited; the slab waits in a pool for a heap
- *              of the same size class to adopt it. The remote free that makes
- *              the count equal to `abandoned_used` found the slab empty and
- *              returns it to the system.
+ *              of the same size class to adopt it, or for a claim.
+ * The lists a slab is parked on are guarded by the owner heap's lists_lock,
+ * which other threads take to move or unlink a parked slab.
  */
 #ifndef MM_TYPES_H
 #define MM_TYPES_H
@@ -66,6 +73,16 @@ typedef struct mm_block {
 
 typedef atomic_int mm_lock;
 
+/* Where a slab is linked. PARTIAL, FULL and READY are a heap's lists (its
+ * lists_lock), POOL the abandoned pool of the slab's class (its lock). */
+enum mm_list {
+    MM_LIST_NONE = 0,
+    MM_LIST_PARTIAL,
+    MM_LIST_FULL,
+    MM_LIST_READY,
+    MM_LIST_POOL,
+};
+
 enum mm_span_kind {
     MM_SPAN_UNUSED = 0, /* descriptor on its chunk's free list */
     MM_SPAN_SLAB,
@@ -85,15 +102,17 @@ typedef struct mm_span {
     uint64_t block_reciprocal; /* ceil(2^MM_RECIPROCAL_SHIFT / block_size) */
     uint8_t size_class;
     uint8_t kind;           /* enum mm_span_kind */
-    uint8_t in_full;        /* on the owner's full list */
-    uint8_t in_pool;        /* in the abandoned pool (guarded by the pool lock) */
+    uint8_t parked;         /* not the owner's current slab (owner-only) */
+    uint8_t list;           /* enum mm_list: which list holds the slab;
+                               guarded by the lock of that list */
     char *bump;             /* first block never carved into a list */
     char *end;              /* end of the blocks */
 
     /* Shared fields. */
     _Atomic(struct mm_heap *) owner;  /* NULL for large blocks and abandoned slabs */
     _Atomic uint64_t thread_free;     /* remote-free word, see remote.h */
-    _Atomic uint32_t abandoned_used;  /* `used` when the slab was abandoned */
+    _Atomic uint32_t published_used;  /* `used` as the owner last published
+                                         it (parked or abandoned slabs) */
 
     /* The region, as vmalloc returned it. */
     char *base;
@@ -107,23 +126,25 @@ typedef struct mm_span {
     struct mm_desc_chunk *chunk;  /* the descriptor chunk this lives in */
 } mm_span;
 
-/* The spans of one size class that a heap owns. `partial` heads the list of
- * slabs that may still have blocks, and is the heap's current slab for the
- * class (heap->current[c]); `full` lists slabs found exhausted. */
+/* The slabs of one size class that a heap owns. `partial` heads the list of
+ * slabs that may have blocks; its head is the current slab
+ * (heap->current[c]), the rest are parked. `full` lists parked slabs found
+ * exhausted, `ready` those that a remote free found on `full`. */
 typedef struct mm_bin {
     mm_span *partial;
     mm_span *full;
-    uint32_t span_count;
+    mm_span *ready;
+    _Atomic uint32_t span_count; /* slabs on the three lists; changed under
+                                    lists_lock, read without it */
 } mm_bin;
 
 typedef struct mm_heap {
-    /* Fast path: the slab each class allocates from, or mm_span_none. */
+    /* Fast path: the slab each class allocates from, or mm_span_none.
+     * Written by the heap's user only. */
     mm_span *current[MM_CLASS_COUNT];
 
-    /* Blocks freed by other threads into slabs that were on the full list
-     * (Treiber stack: many push, the owner takes all with one exchange). */
-    _Atomic(mm_block *) delayed;
-
+    /* Guards the bins' lists, span_count and span->list of slabs on them. */
+    mm_lock lists_lock;
     mm_bin bins[MM_CLASS_COUNT];
 
     /* Empty slabs kept for reuse, bounded by MM_HEAP_CACHE_BYTES. */
@@ -135,10 +156,10 @@ typedef struct mm_heap {
                                      heaps whose thread exited */
 } mm_heap;
 
-/* heap->delayed of a heap whose thread exited: pushes go through the word. */
-#define MM_DELAYED_CLOSED ((mm_block *)1)
-
-#define MM_HEAP_CACHE_BYTES ((size_t)128 << 10)
+/* Bounds on what an idle heap holds: its cache of empty slabs, and the
+ * current slabs beyond their base size (heap.c). */
+#define MM_HEAP_CACHE_BYTES ((size_t)32 << 10)
+#define MM_HEAP_CURRENT_BYTES ((size_t)64 << 10)
 
 /* Hooks the hosting environment may install; all optional, all called on
  * slow paths only. */
