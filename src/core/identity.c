@@ -1,9 +1,10 @@
 /*
  * identity.c: the heaps and how threads find theirs (see identity.h).
  *
- * Heaps are mapped one per page and never unmapped: a remote free may still
- * hold a pointer to a heap whose thread exited (remote.c's FULL handoff), so
- * heaps are recycled instead. Their number is the largest number of threads
+ * Heaps are mapped one per page and never unmapped: a remote free that read
+ * a slab's owner may take that heap's lists_lock after the heap's thread
+ * exited (it then finds the slab no longer owned and leaves), so heaps are
+ * recycled instead. Their number is the largest number of threads
  * (TLS) or of simultaneous lock holders (CPU) the process ever had.
  */
 #include "core/identity.h"
