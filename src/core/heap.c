@@ -14,8 +14,12 @@
  *     taken by the owner on slow paths and by other threads that move a
  *     full slab to `ready` or unlink a slab they claimed (remote.c);
  *   - current[c] and the fields of the current slab change only by the owner;
- *   - cached empty slabs are on no list, owned by the heap, with no block out;
- *     empty_cache_bytes sums them and stays <= MM_HEAP_CACHE_BYTES.
+ *   - cached empty slabs are on no list, owned by the heap, with no block out,
+ *     in empty_cache[their page count]; empty_cache_bytes sums them and stays
+ *     within empty_cache_budget(), which falls as slab_bytes falls (also when
+ *     a remote free claims a slab, so an idle heap's cache shrinks too);
+ *   - slab_bytes sums the bytes of the slabs on the lists;
+ *   - the cache and slab_bytes change only under lists_lock.
  * Lock order: heap lock (CPU identity) -> lists_lock -> abandoned-pool lock
  * -> descriptor-pool lock.
  */
@@ -38,8 +42,10 @@ void mm_heap_init(mm_heap *heap)
         heap->bins[c] = (mm_bin){0};
     }
     atomic_init(&heap->lists_lock, 0);
-    heap->empty_cache = NULL;
+    for (unsigned p = 0; p <= MM_SLAB_MAX_PAGES; p++)
+        heap->empty_cache[p] = NULL;
     heap->empty_cache_bytes = 0;
+    heap->slab_bytes = 0;
 }
 
 /* ---- lists (under lists_lock) ------------------------------------------- */
@@ -84,9 +90,90 @@ static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, bool behin
     after->next = span;
 }
 
+/* ---- empty-slab cache (under lists_lock) -------------------------------- */
+
+static size_t empty_cache_budget(const mm_heap *heap)
+{
+    return MM_HEAP_CACHE_BYTES + heap->slab_bytes / MM_HEAP_CACHE_SHARE;
+}
+
+/* Unmap cached slabs, largest first, until `extra` more bytes fit the
+ * budget. O(MM_SLAB_MAX_PAGES) per slab unmapped. */
+static void empty_cache_trim(mm_heap *heap, size_t extra)
+{
+    size_t pages = MM_SLAB_MAX_PAGES;
+    while (heap->empty_cache_bytes + extra > empty_cache_budget(heap) && pages > 0) {
+        mm_span *span = heap->empty_cache[pages];
+        if (span == NULL) {
+            pages--;
+            continue;
+        }
+        heap->empty_cache[pages] = span->next;
+        heap->empty_cache_bytes -= span->bytes;
+        mm_span_destroy(span);
+    }
+}
+
+static void empty_cache_put(mm_heap *heap, mm_span *span)
+{
+    size_t pages = span->bytes >> MM_PAGE_SHIFT;
+    if (span->bytes > empty_cache_budget(heap)) {
+        mm_span_destroy(span);
+        return;
+    }
+    empty_cache_trim(heap, span->bytes);
+    span->next = heap->empty_cache[pages];
+    heap->empty_cache[pages] = span;
+    heap->empty_cache_bytes += span->bytes;
+}
+
+/* A cached slab for class `c`, which would like `pages` pages and needs at
+ * least `base`: of `pages` to 2 x `pages` pages, else of fewer down to
+ * `base` (growth is only an optimisation), whose tail wastes at most 1/8.
+ * O(MM_SLAB_MAX_PAGES). */
+static mm_span *empty_cache_take(mm_heap *heap, unsigned c, size_t pages, size_t base)
+{
+    size_t size = mm_class_size(c);
+    for (size_t i = 0; i <= 2 * pages; i++) {
+        /* pages, pages + 1, ..., 2 x pages, then pages - 1, ..., base */
+        size_t p = i <= pages ? pages + i : 2 * pages - i;
+        if (p > MM_SLAB_MAX_PAGES || p < base)
+            continue;
+        mm_span *span = heap->empty_cache[p];
+        if (span != NULL && span->bytes % size * 8 <= span->bytes) {
+            heap->empty_cache[p] = span->next;
+            heap->empty_cache_bytes -= span->bytes;
+            return span;
+        }
+    }
+    return NULL;
+}
+
+static void empty_cache_flush(mm_heap *heap)
+{
+    for (size_t p = 0; p <= MM_SLAB_MAX_PAGES; p++) {
+        while (heap->empty_cache[p] != NULL) {
+            mm_span *span = heap->empty_cache[p];
+            heap->empty_cache[p] = span->next;
+            mm_span_destroy(span);
+        }
+    }
+    heap->empty_cache_bytes = 0;
+}
+
+/* Add a new slab to the lists (at the partial head: it becomes current). */
+static void bin_add_current(mm_heap *heap, mm_span *span, unsigned c)
+{
+    list_add(heap, span, MM_LIST_PARTIAL, false);
+    atomic_fetch_add_explicit(&heap->bins[c].span_count, 1, memory_order_relaxed);
+    heap->slab_bytes += span->bytes;
+    heap->current[c] = span;
+}
+
 /* Drop a slab from the heap's lists for good. */
 static void bin_forget(mm_heap *heap, mm_span *span)
 {
+    heap->slab_bytes -= span->bytes;
     list_remove(heap, span);
     atomic_fetch_sub_explicit(&heap->bins[span->size_class].span_count, 1, memory_order_relaxed);
 }
@@ -137,48 +224,11 @@ void mm_heap_ready(mm_heap *heap, mm_span *span)
 void mm_heap_forget_claimed(mm_heap *heap, mm_span *span)
 {
     mm_lock_acquire(&heap->lists_lock);
-    if (still_owned(heap, span) && span->list != MM_LIST_NONE)
+    if (still_owned(heap, span) && span->list != MM_LIST_NONE) {
         bin_forget(heap, span);
+        empty_cache_trim(heap, 0);
+    }
     mm_lock_release(&heap->lists_lock);
-}
-
-/* ---- empty-slab cache --------------------------------------------------- */
-
-static void empty_cache_put(mm_heap *heap, mm_span *span)
-{
-    if (heap->empty_cache_bytes + span->bytes > MM_HEAP_CACHE_BYTES) {
-        mm_span_destroy(span);
-        return;
-    }
-    span->next = heap->empty_cache;
-    heap->empty_cache = span;
-    heap->empty_cache_bytes += span->bytes;
-}
-
-/* A cached slab of `pages` to 2 x `pages` pages whose tail wastes at most
- * 1/8 as a slab of class `c`; the walk is bounded by the cache's size. */
-static mm_span *empty_cache_take(mm_heap *heap, unsigned c, size_t pages)
-{
-    size_t want = pages * MM_PAGE_SIZE, size = mm_class_size(c);
-    for (mm_span **link = &heap->empty_cache; *link != NULL; link = &(*link)->next) {
-        mm_span *span = *link;
-        if (span->bytes >= want && span->bytes <= 2 * want && span->bytes % size * 8 <= span->bytes) {
-            *link = span->next;
-            heap->empty_cache_bytes -= span->bytes;
-            return span;
-        }
-    }
-    return NULL;
-}
-
-static void empty_cache_flush(mm_heap *heap)
-{
-    while (heap->empty_cache != NULL) {
-        mm_span *span = heap->empty_cache;
-        heap->empty_cache = span->next;
-        mm_span_destroy(span);
-    }
-    heap->empty_cache_bytes = 0;
 }
 
 /* ---- slabs -------------------------------------------------------------- */
@@ -255,7 +305,9 @@ static mm_span *slab_new(mm_heap *heap, unsigned c)
     size_t base = mm_slab_pages(c, 0);
     if (pages > base && current_slab_bytes(heap) + pages * MM_PAGE_SIZE > MM_HEAP_CURRENT_BYTES)
         pages = base;
-    mm_span *span = empty_cache_take(heap, c, pages);
+    mm_lock_acquire(&heap->lists_lock);
+    mm_span *span = empty_cache_take(heap, c, pages, base);
+    mm_lock_release(&heap->lists_lock);
     if (span == NULL) {
         span = mm_span_create(pages * MM_PAGE_SIZE, pages);
         if (span == NULL)
@@ -293,8 +345,8 @@ static void slab_retire_current(mm_heap *heap, mm_span *span)
     mm_lock_acquire(&heap->lists_lock);
     bin_forget(heap, span);
     bin_activate_next(heap, span->size_class);
-    mm_lock_release(&heap->lists_lock);
     empty_cache_put(heap, span);
+    mm_lock_release(&heap->lists_lock);
 }
 
 /* The owner freed a block into parked slab `span`. Until used is published
@@ -316,16 +368,21 @@ static void slab_parked_free(mm_heap *heap, mm_span *span)
         if (heap->bins[c].partial == span)
             bin_activate_next(heap, c);
         mm_lock_release(&heap->lists_lock);
-        if (!span->parked)
-            return; /* current now: its emptiness is the owner's business */
+        if (!span->parked) {
+            /* It became current (there was none): the rules of an empty
+             * current slab apply. */
+            if (span->used == 0 && span->bytes > MM_PAGE_SIZE)
+                slab_retire_current(heap, span);
+            return;
+        }
     }
     if (mm_remote_owner_claim(span)) {
         /* Every block is back: the slab is ours alone, and empty. */
+        span->parked = 0;
         mm_lock_acquire(&heap->lists_lock);
         bin_forget(heap, span);
-        mm_lock_release(&heap->lists_lock);
-        span->parked = 0;
         empty_cache_put(heap, span);
+        mm_lock_release(&heap->lists_lock);
     }
 }
 
@@ -366,8 +423,8 @@ void mm_heap_reclaim(mm_heap *heap)
         if (head == NULL || head != heap->current[c])
             bin_activate_next(heap, c);
     }
-    mm_lock_release(&heap->lists_lock);
     empty_cache_flush(heap);
+    mm_lock_release(&heap->lists_lock);
 }
 
 #define MM_ADOPT_TRIES 4
@@ -410,9 +467,7 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
             span = slab_new(heap, c);
         if (span != NULL) {
             mm_lock_acquire(&heap->lists_lock);
-            list_add(heap, span, MM_LIST_PARTIAL, false);
-            atomic_fetch_add_explicit(&heap->bins[c].span_count, 1, memory_order_relaxed);
-            heap->current[c] = span;
+            bin_add_current(heap, span, c);
             mm_lock_release(&heap->lists_lock);
             continue;
         }
@@ -461,6 +516,6 @@ void mm_heap_abandon(mm_heap *heap)
         }
         heap->current[c] = &mm_span_none;
     }
-    mm_lock_release(&heap->lists_lock);
     empty_cache_flush(heap);
+    mm_lock_release(&heap->lists_lock);
 }

@@ -2,10 +2,11 @@
  * large.c: large blocks and their cache (see large.h).
  *
  * The cache keeps at most MM_LARGE_CACHE_SLOTS regions whose bytes add up to
- * at most MM_LARGE_CACHE_BASE plus half the bytes of large blocks in use, so
- * that what it holds stays proportionate to what the program uses. A cached
- * region serves a request that needs between 4/5 of it and all of it (at most
- * 20% waste). Everything is under one spin lock, taken only on the large path
+ * at most MM_LARGE_CACHE_BASE plus the bytes of large blocks in use, so that
+ * what it holds stays proportionate to what the program uses (large blocks
+ * and their cache together hold at most twice the live large bytes plus the
+ * base). A cached region serves a request that needs between half of it and
+ * all of it. Everything is under one spin lock, taken only on the large path
  * (which maps or unmaps anyway); all operations are O(MM_LARGE_CACHE_SLOTS).
  */
 #include "core/large.h"
@@ -28,7 +29,7 @@ static mm_span *large_cache_take(size_t bytes)
 {
     for (mm_span **link = &large.head; *link != NULL; link = &(*link)->next) {
         mm_span *span = *link;
-        if (span->bytes >= bytes && span->bytes - span->bytes / 5 <= bytes) {
+        if (span->bytes >= bytes && span->bytes / 2 <= bytes) {
             *link = span->next;
             large.count--;
             large.bytes -= span->bytes;
@@ -42,7 +43,7 @@ static mm_span *large_cache_take(size_t bytes)
  * them as a list to unmap outside the lock. */
 static size_t large_cache_limit(void)
 {
-    return MM_LARGE_CACHE_BASE + large.live_bytes / 2;
+    return MM_LARGE_CACHE_BASE + large.live_bytes;
 }
 
 /* Drop the oldest cached regions until one of `extra_bytes` more fits;

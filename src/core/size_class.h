@@ -44,7 +44,6 @@ static inline size_t mm_class_size(unsigned c)
  * (1 to 8 pages), doubled for each slab held (at most four times) while it
  * stays within MM_SLAB_MAX_PAGES, so that a heap touching a class once pays
  * little while a busy class amortises its slow paths over larger slabs. */
-#define MM_SLAB_MAX_PAGES 16
 size_t mm_slab_pages(unsigned c, uint32_t held);
 
 #endif /* MM_SIZE_CLASS_H */

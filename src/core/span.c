@@ -2,7 +2,7 @@
  * span.c: the descriptor pool and the mapping and unmapping of regions.
  *
  * Invariants (under desc_pool.lock):
- *   - a chunk is on desc_pool.with_room iff it has a free descriptor;
+ *   - a chunk is on the with_room list iff it has a free descriptor;
  *   - chunk->used counts its descriptors in use; a chunk with used == 0 is
  *     unmapped as soon as another chunk has room.
  */
@@ -26,9 +26,13 @@ typedef struct mm_desc_chunk {
 #define MM_DESC_FIRST ((sizeof(mm_desc_chunk) + 63) & ~(size_t)63)
 #define MM_DESCS_PER_CHUNK ((MM_DESC_CHUNK_BYTES - MM_DESC_FIRST) / MM_DESC_STRIDE)
 
+/* Chunks with room, oldest first: descriptors are taken from the head and a
+ * chunk that regains room goes to the tail, so allocation keeps filling the
+ * same few chunks while the others drain and can be unmapped. */
 static struct {
     mm_lock lock;
     mm_desc_chunk *with_room;
+    mm_desc_chunk *with_room_tail;
 } desc_pool;
 
 static void chunk_unlink(mm_desc_chunk *chunk)
@@ -39,15 +43,19 @@ static void chunk_unlink(mm_desc_chunk *chunk)
         desc_pool.with_room = chunk->next;
     if (chunk->next != NULL)
         chunk->next->prev = chunk->prev;
+    else
+        desc_pool.with_room_tail = chunk->prev;
 }
 
-static void chunk_push(mm_desc_chunk *chunk)
+static void chunk_append(mm_desc_chunk *chunk)
 {
-    chunk->prev = NULL;
-    chunk->next = desc_pool.with_room;
-    if (chunk->next != NULL)
-        chunk->next->prev = chunk;
-    desc_pool.with_room = chunk;
+    chunk->next = NULL;
+    chunk->prev = desc_pool.with_room_tail;
+    if (chunk->prev != NULL)
+        chunk->prev->next = chunk;
+    else
+        desc_pool.with_room = chunk;
+    desc_pool.with_room_tail = chunk;
 }
 
 static mm_desc_chunk *chunk_create(void)
@@ -77,7 +85,7 @@ static mm_span *desc_alloc(void)
             mm_lock_release(&desc_pool.lock);
             return NULL;
         }
-        chunk_push(chunk);
+        chunk_append(chunk);
     }
     mm_span *span = chunk->free;
     chunk->free = span->next;
@@ -98,7 +106,7 @@ static void desc_free(mm_span *span)
     chunk->free = span;
     chunk->used--;
     if (!had_room)
-        chunk_push(chunk);
+        chunk_append(chunk);
     bool release = chunk->used == 0 && (chunk->prev != NULL || chunk->next != NULL);
     if (release)
         chunk_unlink(chunk);

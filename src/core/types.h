@@ -56,6 +56,7 @@
 /* Size classes: see size_class.h. */
 #define MM_CLASS_COUNT 41
 #define MM_SMALL_MAX ((size_t)32768)
+#define MM_SLAB_MAX_PAGES 16
 
 /* Largest request served: far beyond any real mapping, far below overflow. */
 #define MM_LARGE_MAX ((size_t)1 << 46)
@@ -143,12 +144,15 @@ typedef struct mm_heap {
      * Written by the heap's user only. */
     mm_span *current[MM_CLASS_COUNT];
 
-    /* Guards the bins' lists, span_count and span->list of slabs on them. */
+    /* Guards the bins' lists, span_count, span->list of slabs on them,
+     * slab_bytes and the empty cache. */
     mm_lock lists_lock;
     mm_bin bins[MM_CLASS_COUNT];
+    size_t slab_bytes; /* bytes of the slabs on the bins' lists */
 
-    /* Empty slabs kept for reuse, bounded by MM_HEAP_CACHE_BYTES. */
-    mm_span *empty_cache;
+    /* Empty slabs kept for reuse, by page count, bounded by
+     * MM_HEAP_CACHE_BYTES + slab_bytes / MM_HEAP_CACHE_SHARE. */
+    mm_span *empty_cache[MM_SLAB_MAX_PAGES + 1];
     size_t empty_cache_bytes;
 
     mm_lock lock;                 /* CPU identity: who uses the heap now */
@@ -156,9 +160,12 @@ typedef struct mm_heap {
                                      heaps whose thread exited */
 } mm_heap;
 
-/* Bounds on what an idle heap holds: its cache of empty slabs, and the
- * current slabs beyond their base size (heap.c). */
-#define MM_HEAP_CACHE_BYTES ((size_t)32 << 10)
+/* Bounds on what a heap holds beyond its blocks: its cache of empty slabs
+ * (a floor plus a share of the slabs it holds, so the cache follows the
+ * heap's working set up and down), and the current slabs beyond their base
+ * size (heap.c). */
+#define MM_HEAP_CACHE_BYTES ((size_t)16 << 10)
+#define MM_HEAP_CACHE_SHARE 2
 #define MM_HEAP_CURRENT_BYTES ((size_t)64 << 10)
 
 /* Hooks the hosting environment may install; all optional, all called on
