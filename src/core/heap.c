@@ -127,23 +127,25 @@ static void empty_cache_put(mm_heap *heap, mm_span *span)
     heap->empty_cache_bytes += span->bytes;
 }
 
-/* A cached slab for class `c`, which would like `pages` pages and needs at
- * least `base`: of `pages` to 2 x `pages` pages, else of fewer down to
- * `base` (growth is only an optimisation), whose tail wastes at most 1/8.
- * O(MM_SLAB_MAX_PAGES). */
-static mm_span *empty_cache_take(mm_heap *heap, unsigned c, size_t pages, size_t base)
+/* A cached slab for class `c`, which would like `pages` pages: the one
+ * nearest that size (larger first) that holds a block and whose tail wastes
+ * at most 1/4 (growth and the 1/8 of fresh slabs are only optimisations; a
+ * cached slab reused is one less to map and fill). O(MM_SLAB_MAX_PAGES). */
+static mm_span *empty_cache_take(mm_heap *heap, unsigned c, size_t pages)
 {
     size_t size = mm_class_size(c);
-    for (size_t i = 0; i <= 2 * pages; i++) {
-        /* pages, pages + 1, ..., 2 x pages, then pages - 1, ..., base */
-        size_t p = i <= pages ? pages + i : 2 * pages - i;
-        if (p > MM_SLAB_MAX_PAGES || p < base)
-            continue;
-        mm_span *span = heap->empty_cache[p];
-        if (span != NULL && span->bytes % size * 8 <= span->bytes) {
-            heap->empty_cache[p] = span->next;
-            heap->empty_cache_bytes -= span->bytes;
-            return span;
+    for (size_t distance = 0; distance <= MM_SLAB_MAX_PAGES; distance++) {
+        size_t candidates[2] = {pages + distance, pages - distance};
+        for (unsigned i = 0; i < (distance > 0 && distance < pages ? 2u : 1u); i++) {
+            size_t p = candidates[i];
+            if (p > MM_SLAB_MAX_PAGES)
+                continue;
+            mm_span *span = heap->empty_cache[p];
+            if (span != NULL && span->bytes >= size && span->bytes % size * 4 <= span->bytes) {
+                heap->empty_cache[p] = span->next;
+                heap->empty_cache_bytes -= span->bytes;
+                return span;
+            }
         }
     }
     return NULL;
@@ -306,7 +308,7 @@ static mm_span *slab_new(mm_heap *heap, unsigned c)
     if (pages > base && current_slab_bytes(heap) + pages * MM_PAGE_SIZE > MM_HEAP_CURRENT_BYTES)
         pages = base;
     mm_lock_acquire(&heap->lists_lock);
-    mm_span *span = empty_cache_take(heap, c, pages, base);
+    mm_span *span = empty_cache_take(heap, c, pages);
     mm_lock_release(&heap->lists_lock);
     if (span == NULL) {
         span = mm_span_create(pages * MM_PAGE_SIZE, pages);
