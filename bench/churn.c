@@ -2,7 +2,7 @@
  * churn.c: small-object churn. Each thread keeps 256 slots and, for a fixed
  * number of steps, frees a random slot's block or fills it with a new block
  * of 1..128 bytes. Prints million operations (malloc or free) per second.
- * Built on glibc (-DCHURN_LIBC), the mymalloc library and the M5 drop-in by
+ * Built on glibc (-DBENCH_LIBC), the mymalloc library and the M5 drop-in by
  * bench/churn.sh.
  *   churn THREADS [TOTAL_STEPS]
  */
@@ -12,25 +12,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-#ifdef CHURN_LIBC
-#define ALLOC malloc
-#define FREE free
-#else
-#include "mymalloc.h"
-#define ALLOC mymalloc
-#define FREE myfree
-#endif
+#include "bench_alloc.h"
 
 #define SLOTS 256
 
 static long steps_per_thread;
-
-static double seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static void *worker(void *arg)
 {
@@ -63,11 +49,11 @@ int main(int argc, char **argv)
     }
     steps_per_thread = total / threads;
     pthread_t tid[256];
-    double start = seconds();
+    double start = bench_seconds();
     for (int i = 0; i < threads; i++)
         pthread_create(&tid[i], NULL, worker, (void *)(uintptr_t)(i + 1));
     for (int i = 0; i < threads; i++)
         pthread_join(tid[i], NULL);
-    printf("%.2f\n", (double)steps_per_thread * threads / (seconds() - start) / 1e6);
+    printf("%.2f\n", (double)steps_per_thread * threads / (bench_seconds() - start) / 1e6);
     return 0;
 }

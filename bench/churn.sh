@@ -8,7 +8,7 @@ runs=${RUNS:-5}
 out=build/bench
 mkdir -p "$out"
 cc=${CC:-gcc}
-$cc -O2 -DCHURN_LIBC bench/churn.c -lpthread -o "$out/churn-glibc"
+$cc -O2 -DBENCH_LIBC bench/churn.c -lpthread -o "$out/churn-glibc"
 $cc -O2 -Iinclude bench/churn.c build/libmymalloc.a -lpthread -o "$out/churn-mymalloc"
 $cc -std=gnu11 -O2 -ffreestanding -fno-builtin -nostdlib -c build/m5/mymalloc.c -o "$out/m5.o"
 $cc -O2 -Ibuild/m5 bench/churn.c bench/vm_mmap_provider.c "$out/m5.o" -lpthread -o "$out/churn-m5"

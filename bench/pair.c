@@ -1,6 +1,6 @@
 /*
  * pair.c: the cost of one malloc+free pair of a fixed size, single thread.
- * Built three ways by bench/pair.sh: on glibc (-DPAIR_LIBC), on the mymalloc
+ * Built three ways by bench/pair.sh: on glibc (-DBENCH_LIBC), on the mymalloc
  * library, and on the M5 drop-in. Prints the median ns per pair of 7 timed
  * runs; under callgrind, run it with a small count and divide instructions.
  *   pair SIZE [PAIRS]
@@ -9,23 +9,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#ifdef PAIR_LIBC
-#define ALLOC malloc
-#define FREE free
-#else
-#include "mymalloc.h"
-#define ALLOC mymalloc
-#define FREE myfree
-#endif
+#include "bench_alloc.h"
 
 #define RUNS 7
-
-static double seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static int compare(const void *a, const void *b)
 {
@@ -45,13 +31,13 @@ int main(int argc, char **argv)
     double ns[RUNS];
     int runs = pairs >= 1000000 ? RUNS : 1;
     for (int r = 0; r < runs; r++) {
-        double start = seconds();
+        double start = bench_seconds();
         for (long i = 0; i < pairs; i++) {
             void *p = ALLOC(size);
             sink = p;
             FREE(p);
         }
-        ns[r] = (seconds() - start) * 1e9 / (double)pairs;
+        ns[r] = (bench_seconds() - start) * 1e9 / (double)pairs;
     }
     (void)sink;
     qsort(ns, (size_t)runs, sizeof ns[0], compare);

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 out=build/bench
 mkdir -p "$out"
 cc=${CC:-gcc}
-$cc -O2 -DPAIR_LIBC bench/pair.c -o "$out/pair-glibc"
+$cc -O2 -DBENCH_LIBC bench/pair.c -o "$out/pair-glibc"
 $cc -O2 -Iinclude bench/pair.c build/libmymalloc.a -lpthread -o "$out/pair-mymalloc"
 $cc -std=gnu11 -O2 -ffreestanding -fno-builtin -nostdlib -c build/m5/mymalloc.c -o "$out/m5.o"
 $cc -O2 -Ibuild/m5 bench/pair.c bench/vm_mmap_provider.c "$out/m5.o" -o "$out/pair-m5"

@@ -378,9 +378,7 @@ static void check_free_null_and_zero(void)
 
 int main(int argc, char **argv)
 {
-    unsigned long threads = tl_arg_ulong(argc, argv, "threads", 4);
-    if (threads < 1 || threads > MAX_THREADS)
-        threads = 4;
+    unsigned long threads = tl_arg_threads(argc, argv, MAX_THREADS);
     thread_kind = tl_parse_thread_kind(argc, argv);
     const char *name = tl_arg_str(argc, argv, "case", "");
     int which = tl_streq(name, "cap")     ? 1

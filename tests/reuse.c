@@ -375,9 +375,7 @@ static void case_threads(void)
 
 int main(int argc, char **argv)
 {
-    unsigned long threads = tl_arg_ulong(argc, argv, "threads", 4);
-    if (threads < 1 || threads > MAX_THREADS)
-        threads = 4;
+    unsigned long threads = tl_arg_threads(argc, argv, MAX_THREADS);
     thread_kind = tl_parse_thread_kind(argc, argv);
     const char *name = tl_arg_str(argc, argv, "case", "");
     if (tl_streq(name, "rounds")) {

@@ -860,3 +860,9 @@ void tl_barrier_wait(tl_barrier *b)
             tl_yield();
     }
 }
+
+unsigned long tl_arg_threads(int argc, char **argv, unsigned long max)
+{
+    unsigned long threads = tl_arg_ulong(argc, argv, "threads", 4);
+    return threads < 1 || threads > max ? 4 : threads;
+}

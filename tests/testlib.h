@@ -291,6 +291,8 @@ const char *tl_thread_kind_name(tl_thread_kind k);
 /* Command-line helper: value of "--name=V" as an unsigned long, or dflt. */
 unsigned long tl_arg_ulong(int argc, char **argv, const char *name,
                            unsigned long dflt);
+/* --threads=N when it is within 1..max, else 4. */
+unsigned long tl_arg_threads(int argc, char **argv, unsigned long max);
 int tl_arg_flag(int argc, char **argv, const char *name);
 /* Value of "--name=V", or dflt. */
 const char *tl_arg_str(int argc, char **argv, const char *name,
