@@ -165,7 +165,7 @@ typedef struct mm_heap {
  * heap's working set up and down), and the current slabs beyond their base
  * size (heap.c). */
 #define MM_HEAP_CACHE_BYTES ((size_t)16 << 10)
-#define MM_HEAP_CACHE_SHARE 2
+#define MM_HEAP_CACHE_SHARE 4
 #define MM_HEAP_CURRENT_BYTES ((size_t)64 << 10)
 
 /* Hooks the hosting environment may install; all optional, all called on
