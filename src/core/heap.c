@@ -210,27 +210,52 @@ static void bin_activate_next(mm_heap *heap, unsigned c)
  * (an owner gives a slab up only under its lists_lock). */
 static bool still_owned(mm_heap *heap, mm_span *span)
 {
-    return atomic_load_explicit(&span->owner, memory_order_relaxed) == heap;
+    /* Acquire pairs with the adopter's release store of the owner, so the
+     * slab's list fields read after this are the adopter's. */
+    return atomic_load_explicit(&span->owner, memory_order_acquire) == heap;
 }
 
 void mm_heap_ready(mm_heap *heap, mm_span *span)
 {
+    /* FULL is set (park_full) and cleared by others (unpark, abandon,
+     * clear_full) only under the owner's lists_lock, so it needs no CAS
+     * here; a claim that could also clear it cannot happen while the
+     * caller's block is out. */
     mm_lock_acquire(&heap->lists_lock);
-    if (still_owned(heap, span) && span->list == MM_LIST_FULL) {
-        list_remove(heap, span);
-        list_add(heap, span, MM_LIST_READY, false);
+    if (still_owned(heap, span)) {
+        uint64_t old = atomic_fetch_and_explicit(&span->thread_free, ~MM_TF_FULL,
+                                                 memory_order_relaxed);
+        if ((old & MM_TF_FULL) && span->list == MM_LIST_FULL) {
+            list_remove(heap, span);
+            list_add(heap, span, MM_LIST_READY, false);
+        }
     }
     mm_lock_release(&heap->lists_lock);
 }
 
-void mm_heap_forget_claimed(mm_heap *heap, mm_span *span)
+bool mm_heap_claim_parked(mm_heap *heap, mm_span *span)
 {
+    /* Under lists_lock with `heap` the owner, PARKED is neither cleared
+     * (unpark, abandon; owner_claim cannot succeed while the caller's block
+     * is out) nor set again (park_full), and published_used only falls: the
+     * word read here cannot come back to the same value with more blocks
+     * out before the CAS. */
+    bool claimed = false;
     mm_lock_acquire(&heap->lists_lock);
-    if (still_owned(heap, span) && span->list != MM_LIST_NONE) {
-        bin_forget(heap, span);
+    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
+    if (still_owned(heap, span) && (old & MM_TF_PARKED) &&
+        mm_tf_count(old) + 1 == atomic_load_explicit(&span->published_used, memory_order_acquire) &&
+        atomic_compare_exchange_strong_explicit(&span->thread_free, &old, 0, memory_order_acquire,
+                                                memory_order_relaxed)) {
+        if (span->list != MM_LIST_NONE)
+            bin_forget(heap, span);
         empty_cache_trim(heap, 0);
+        claimed = true;
     }
     mm_lock_release(&heap->lists_lock);
+    if (claimed)
+        mm_span_destroy(span);
+    return claimed;
 }
 
 /* ---- slabs -------------------------------------------------------------- */
@@ -460,6 +485,13 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
             slab_park_full(heap, span, c);
             continue; /* the next slab, or remote frees that arrived */
         }
+        /* A slab a remote free moved to `ready` while the class had no
+         * current slab comes first. */
+        mm_lock_acquire(&heap->lists_lock);
+        bin_activate_next(heap, c);
+        mm_lock_release(&heap->lists_lock);
+        if (heap->current[c] != &mm_span_none)
+            continue;
         /* Adopted slabs may turn out exhausted; a few tries, then a new one,
          * so one slow path never walks the whole pool. */
         span = adoptions < MM_ADOPT_TRIES ? mm_remote_adopt(heap, c) : NULL;

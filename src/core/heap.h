@@ -54,12 +54,15 @@ static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *bl
     }
 }
 
-/* A remote free cleared FULL on `span`, owned by `heap`: move it from the
- * full list to the ready list (if it is still on the full list). */
+/* A remote free found FULL on `span`, owned by `heap`: if `heap` still owns
+ * it, clear FULL and move it from the full list to the ready list. */
 void mm_heap_ready(mm_heap *heap, mm_span *span);
 
-/* A remote free claimed parked `span` of `heap`: unlink it if still linked. */
-void mm_heap_forget_claimed(mm_heap *heap, mm_span *span);
+/* A remote free's block looks like the last one out of parked `span` of
+ * `heap`: under lists_lock, if `heap` still owns it and it is still parked
+ * with every other block on its word, take the word, unlink and unmap the
+ * slab and return true; else false (the caller re-reads the word). */
+bool mm_heap_claim_parked(mm_heap *heap, mm_span *span);
 
 /* Give up every slab of `heap` (its thread is exiting): empty ones are
  * unmapped, the rest go to the abandoned pool. The heap is left empty. */

@@ -50,17 +50,28 @@ static uint64_t tf_make(mm_block *list, uint32_t count, uint64_t flags)
     return ((uint64_t)(uintptr_t)list >> 3) | flags | ((uint64_t)count << MM_TF_COUNT_SHIFT);
 }
 
-/* We took the word of an abandoned slab to 0 with its last block: the slab
- * is ours. The pool lock waits out an abandoner still inserting it and an
- * adopter still looking at it. */
-static void destroy_claimed_abandoned(mm_span *span)
+/* Our block of abandoned `span` looks like the last one out. Decide again
+ * under the pool lock, where ABANDONED is set (abandon) and cleared (adopt):
+ * the word cannot leave ABANDONED and come back to the value we test with
+ * more blocks out (ABA). True if the slab was ours and is now unmapped. */
+static bool claim_abandoned(mm_span *span)
 {
     mm_lock *lock = &abandoned_pool[span->size_class].lock;
+    bool claimed = false;
     mm_lock_acquire(lock);
-    if (span->list == MM_LIST_POOL)
-        pool_unlink_locked(span);
+    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
+    if ((old & MM_TF_ABANDONED) &&
+        mm_tf_count(old) + 1 == atomic_load_explicit(&span->published_used, memory_order_relaxed) &&
+        atomic_compare_exchange_strong_explicit(&span->thread_free, &old, 0, memory_order_acquire,
+                                                memory_order_relaxed)) {
+        if (span->list == MM_LIST_POOL)
+            pool_unlink_locked(span);
+        claimed = true;
+    }
     mm_lock_release(lock);
-    mm_span_destroy(span);
+    if (claimed)
+        mm_span_destroy(span);
+    return claimed;
 }
 
 void mm_remote_free(mm_span *span, mm_block *block)
@@ -82,29 +93,21 @@ void mm_remote_free(mm_span *span, mm_block *block)
             }
             if (mm_tf_count(old) + 1 ==
                 atomic_load_explicit(&span->published_used, memory_order_acquire)) {
-                /* Ours is the last block out: claim instead of pushing
-                 * (acquire: every earlier pusher's writes are done). */
-                if (!atomic_compare_exchange_weak_explicit(&span->thread_free, &old, 0,
-                                                           memory_order_acquire,
-                                                           memory_order_acquire))
-                    continue;
-                if (parked) {
-                    mm_heap_forget_claimed(owner, span);
-                    mm_span_destroy(span);
-                } else {
-                    destroy_claimed_abandoned(span);
-                }
-                return;
+                /* Ours looks like the last block out: claim instead of
+                 * pushing. The claim is decided again and made under the
+                 * lock that orders every transition able to bring the word
+                 * back to `old` with more blocks out: the owner's
+                 * lists_lock (unpark, park, abandon) or the pool lock. */
+                if (parked ? mm_heap_claim_parked(owner, span) : claim_abandoned(span))
+                    return;
+                old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
+                continue;
             }
             if (old & MM_TF_FULL) {
-                uint64_t cleared = old & ~MM_TF_FULL;
-                if (!atomic_compare_exchange_weak_explicit(&span->thread_free, &old, cleared,
-                                                           memory_order_acq_rel,
-                                                           memory_order_acquire))
-                    continue;
-                /* Our block keeps the slab alive while we move it. */
+                /* Cleared under the owner's lists_lock, with the move to
+                 * `ready`. Our block keeps the slab alive meanwhile. */
                 mm_heap_ready(owner, span);
-                old = cleared;
+                old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
                 continue;
             }
         }
@@ -234,7 +237,8 @@ mm_span *mm_remote_adopt(mm_heap *heap, unsigned c)
                              mm_tf_count(old);
                 span->local_free = mm_tf_list(old);
                 span->next = span->prev = NULL;
-                atomic_store_explicit(&span->owner, heap, memory_order_relaxed);
+                /* Release: see still_owned() in heap.c. */
+                atomic_store_explicit(&span->owner, heap, memory_order_release);
                 return span;
             }
         }

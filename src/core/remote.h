@@ -18,21 +18,27 @@
  *   park full      owner, exhausted current slab: 0 -> PARKED|FULL after
  *                  publishing used; fails if a push came first
  *   notify         first non-owner free into a FULL slab clears FULL and moves
- *                  the slab from the owner's full list to its ready list
+ *                  the slab from the owner's full list to its ready list,
+ *                  both under the owner's lists_lock
  *   unpark         owner makes a parked slab current: clear PARKED|FULL
  *   claim          a free whose block is the last one out (count + 1 ==
  *                  published_used, PARKED or ABANDONED set) takes the word to
- *                  0 instead of pushing, unlinks the slab and unmaps it; the
- *                  owner does the same after a local free that leaves
- *                  count == used
+ *                  0 instead of pushing, unlinks the slab and unmaps it. It
+ *                  decides again and makes its CAS under the lock that orders
+ *                  every transition that could bring the word back to the
+ *                  same value with more blocks out (the owner heap's
+ *                  lists_lock for PARKED, the pool lock for ABANDONED): the
+ *                  word alone is subject to ABA. The owner does the same,
+ *                  without a lock, after a local free that leaves
+ *                  count == used (no claim can race with it: its own block
+ *                  was out until then)
  *   abandon        owner thread exiting, under its lists_lock and the pool
  *                  lock: publish used, set ABANDONED, clear PARKED|FULL
  *   adopt          under the pool lock: ABANDONED -> 0, taking the list
  *
- * Claim, unpark, abandon and adopt race on the word; the CAS decides. A
- * claimer unlinks the slab under the lock of the list it is on, which the
- * other side holds while it looks at the slab, so the loser never touches
- * an unmapped slab. A free never touches the slab after its push succeeded.
+ * Claim, unpark, abandon and adopt race on the word; the CAS, made under the
+ * lock of the list the slab is on, decides, so the loser never touches an
+ * unmapped slab. A free never touches the slab after its push succeeded.
  * Pushes and take-all exchanges have no ABA hazard: a push only links to the
  * head it saw, and a CAS that succeeds finds that head still current.
  *
