@@ -78,8 +78,8 @@ int main(int argc, char **argv)
         if (done > 1)
             tl_figure("(median of %d, min %.2fM max %.2fM)", done,
                       rates[0] / 1e6, rates[done - 1] / 1e6);
-        tl_figure("peak_held=%s worst_held/allowed=%.2f",
-                  tl_fmt_bytes(b, peak), tl_frugal_worst());
+        tl_figure("peak_held=%s worst_held/allowed=%.2f held/live<=%.2f",
+                  tl_fmt_bytes(b, peak), tl_frugal_worst(), tl_frugal_worst_live_ratio());
     }
     return tl_finish("stress");
 }

@@ -519,6 +519,9 @@ static void print_regions_once(void)
 }
 static tl_spin_t check_lock = TL_SPIN_INIT;
 static double worst_ratio;
+/* The largest held / live seen by a check with at least 1 MiB live (below
+ * that the fixed allowance, not the ratio, is what the rule is about). */
+static double worst_live_ratio;
 
 void tl_live_init(tl_live *l)
 {
@@ -582,6 +585,8 @@ int tl_frugal_check(tl_live *lives, int nlives, int nthreads,
     double ratio = (double)h / (double)allowed;
     if (ratio > worst_ratio)
         worst_ratio = ratio;
+    if (live >= (long)TL_MIB && (double)h / (double)live > worst_live_ratio)
+        worst_live_ratio = (double)h / (double)live;
     tl_spin_unlock(&check_lock);
 
     if (h <= allowed)
@@ -593,6 +598,14 @@ int tl_frugal_check(tl_live *lives, int nlives, int nthreads,
             tl_fmt_bytes(b3, (size_t)(live < 0 ? 0 : live)), nthreads);
     print_regions_once();
     return 0;
+}
+
+double tl_frugal_worst_live_ratio(void)
+{
+    tl_spin_lock(&check_lock);
+    double w = worst_live_ratio;
+    tl_spin_unlock(&check_lock);
+    return w;
 }
 
 double tl_frugal_worst(void)

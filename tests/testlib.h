@@ -241,6 +241,8 @@ void tl_live_add(tl_live *l, long delta);
  * returns 0. Keeps the worst ratio held / allowed seen (tl_frugal_worst). */
 int tl_frugal_check(tl_live *lives, int nlives, int nthreads,
                     const char *where);
+/* The largest held / live bytes seen by a check with at least 1 MiB live. */
+double tl_frugal_worst_live_ratio(void);
 double tl_frugal_worst(void);
 size_t tl_frugal_allowed(long live, int nthreads);
 
