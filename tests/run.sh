@@ -151,6 +151,11 @@ normal_run() {
     run_test asan/exhaust-sizes 120 "$T/asan/exhaust" --case=sizes
     run_test asan/reuse-rounds 300 "$T/asan/reuse" --case=rounds --threads=4
     run_test asan/reuse-threads 300 "$T/asan/reuse" --case=threads
+
+    # libFuzzer over mymalloc/myfree sequences (ASan + UBSan), a fixed seed
+    # and 45 seconds; `make fuzz` runs it for 10 minutes.
+    run_test fuzz/ops 120 "$T/fuzz/fuzz_ops" -seed=1 -max_total_time=45 -max_len=4096 \
+        -print_final_stats=1
 }
 
 soak_run() {

@@ -11,7 +11,9 @@
 #                       tsan     library core, ThreadSanitizer
 #                       tsan-m5  M5 amalgamation, ThreadSanitizer
 #                       asan     library core, AddressSanitizer + UBSan
+#                     and the libFuzzer target (clang), fuzz/fuzz_ops
 #   make test-run     runs them all through tests/run.sh (a few minutes)
+#   make fuzz         the fuzz target for 10 minutes, not in test-run
 #   make soak         long stress of both builds (~11 minutes), not in test-run
 #
 # Sanitizer builds compile the core sources again, with the sanitizer flags,
@@ -62,8 +64,16 @@ TESTS_ALLOC_asan := $(foreach s,$(CORE_SRCS) $(THREADS_SRC),$(call tests_core_ob
 TESTS_TYPES := core m5 tsan tsan-m5 asan
 TESTS_BINS := $(foreach t,$(TESTS_TYPES),$(addprefix $(TB)/$(t)/,$(TESTS_PROGS_$(t))))
 
-.PHONY: test-build test-run soak
-test-build: $(TESTS_BINS)
+# The libFuzzer target: clang, the core instrumented for coverage, ASan and
+# UBSan; the test code and provider built the same way.
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -g
+FUZZ_BIN := $(TB)/fuzz/fuzz_ops
+FUZZ_OBJS := $(addprefix $(TB)/fuzz/,fuzz_ops.o testlib.o provider.o) \
+             $(foreach s,$(CORE_SRCS) $(THREADS_SRC),$(call tests_core_obj,fuzz,$(s)))
+
+.PHONY: test-build test-run soak fuzz
+test-build: $(TESTS_BINS) $(FUZZ_BIN)
 
 # Everything run.sh needs to know about the build.
 TESTS_ENV = BUILD='$(BUILD)' CC='$(CC)' CORE_OBJS='$(CORE_OBJS)' \
@@ -74,6 +84,9 @@ test-run: test-build $(CORE_OBJS) $(M5_C) $(M5_H)
 
 soak: test-build
 	$(TESTS_ENV) $(TESTS_DIR)/run.sh --soak
+
+fuzz: $(FUZZ_BIN)
+	$(FUZZ_BIN) -max_total_time=600 -max_len=4096 -print_final_stats=1
 
 # --- rules ----------------------------------------------------------------
 
@@ -96,15 +109,23 @@ endef
 $(foreach t,$(TESTS_TYPES),$(foreach p,$(TESTS_PROGS_$(t)),$(eval $(call tests_prog_rule,$(t),$(p)))))
 
 # A core source compiled again for a sanitizer build type.
-# $(1) = type, $(2) = source, $(3) = base flags, $(4) = sanitizer flags
+# $(1) = type, $(2) = source, $(3) = base flags, $(4) = sanitizer flags,
+# $(5) = compiler (default $(TESTS_CC))
 define tests_core_src_rule
 $(call tests_core_obj,$(1),$(2)): $(2) | $(TB)/$(1)/core/.dir
-	$$(TESTS_CC) $(3) $(4) -MMD -MP -c $$< -o $$@
+	$$(if $(5),$(5),$$(TESTS_CC)) $(3) $(4) -MMD -MP -c $$< -o $$@
 endef
 $(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,tsan,$(s),$$(CORE_CFLAGS),$$(TESTS_TSAN))))
 $(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,asan,$(s),$$(CORE_CFLAGS),$$(TESTS_ASAN))))
 $(eval $(call tests_core_src_rule,tsan,$(THREADS_SRC),$$(HOSTED_CFLAGS),$$(TESTS_TSAN)))
 $(eval $(call tests_core_src_rule,asan,$(THREADS_SRC),$$(HOSTED_CFLAGS),$$(TESTS_ASAN)))
+
+$(TB)/fuzz/%.o: $(TESTS_DIR)/%.c | $(TB)/fuzz/.dir
+	$(FUZZ_CC) $(TESTS_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,fuzz,$(s),$$(CORE_CFLAGS),$$(FUZZ_SAN) -fsanitize=fuzzer-no-link,$$(FUZZ_CC))))
+$(eval $(call tests_core_src_rule,fuzz,$(THREADS_SRC),$$(HOSTED_CFLAGS),$$(FUZZ_SAN),$$(FUZZ_CC)))
+$(FUZZ_BIN): $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -lpthread
 
 # The M5 amalgamation, compiled as its users compile it (plus TSan).
 $(TB)/m5/m5_mymalloc.o: $(M5_C) $(M5_H) | $(TB)/m5/.dir
