@@ -14,10 +14,11 @@
  *                   a message on stderr and abort()) and never corrupts the heap.
  *
  * The embedder supplies (the hosted library brings its own over mmap/munmap):
- *   vmalloc(addr, length)  maps `length` bytes (a multiple of 4096) of zeroed,
- *                          readable and writable memory and returns its start,
+ *   vmalloc(addr, length)  maps `length` bytes (a multiple of 4096) of readable
+ *                          and writable memory and returns its start,
  *                          page-aligned, or NULL when it cannot. mymalloc always
- *                          passes addr = NULL (no placement wish).
+ *                          passes addr = NULL (no placement wish) and does not
+ *                          rely on the memory being zeroed.
  *   vmfree(addr, length)   unmaps a region. mymalloc hands back each region
  *                          whole, with exactly the address and length vmalloc
  *                          returned it with.
