@@ -181,29 +181,25 @@ static void bin_forget(mm_heap *heap, mm_span *span)
 }
 
 /* Make the head of `partial` (else the first `ready` slab) current,
- * unparking it; a slab claimed meanwhile by a remote free is forgotten (its
- * claimer unmaps it once it gets the lock). */
+ * unparking it. */
 static void bin_activate_next(mm_heap *heap, unsigned c)
 {
     mm_bin *bin = &heap->bins[c];
-    for (;;) {
-        mm_span *span = bin->partial;
-        if (span == NULL && bin->ready != NULL) {
-            span = bin->ready;
-            list_remove(heap, span);
-            list_add(heap, span, MM_LIST_PARTIAL, false);
-        }
-        if (span == NULL) {
-            heap->current[c] = &mm_span_none;
-            return;
-        }
-        if (!span->parked || mm_remote_unpark(span)) {
-            span->parked = 0;
-            heap->current[c] = span;
-            return;
-        }
-        bin_forget(heap, span);
+    mm_span *span = bin->partial;
+    if (span == NULL && bin->ready != NULL) {
+        span = bin->ready;
+        list_remove(heap, span);
+        list_add(heap, span, MM_LIST_PARTIAL, false);
     }
+    if (span == NULL) {
+        heap->current[c] = &mm_span_none;
+        return;
+    }
+    if (span->parked) {
+        mm_remote_unpark(span);
+        span->parked = 0;
+    }
+    heap->current[c] = span;
 }
 
 /* Whether `heap` still owns `span`; under heap->lists_lock the answer holds

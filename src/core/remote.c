@@ -146,16 +146,12 @@ void mm_remote_clear_full(mm_span *span)
     atomic_fetch_and_explicit(&span->thread_free, ~MM_TF_FULL, memory_order_relaxed);
 }
 
-bool mm_remote_unpark(mm_span *span)
+void mm_remote_unpark(mm_span *span)
 {
-    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
-    while (old & MM_TF_PARKED) {
-        if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old,
-                                                  old & ~(MM_TF_PARKED | MM_TF_FULL),
-                                                  memory_order_acquire, memory_order_relaxed))
-            return true;
-    }
-    return false;
+    /* Pushes may change the rest of the word meanwhile, so clear the flags
+     * with one atomic AND; acquire pairs with those pushes. */
+    atomic_fetch_and_explicit(&span->thread_free, ~(MM_TF_PARKED | MM_TF_FULL),
+                              memory_order_acquire);
 }
 
 bool mm_remote_owner_claim(mm_span *span)
@@ -179,19 +175,12 @@ bool mm_remote_owner_claim(mm_span *span)
 
 void mm_remote_abandon(mm_span *span)
 {
-    bool was_parked = span->parked != 0;
     span->parked = 0;
     atomic_store_explicit(&span->published_used, span->used, memory_order_relaxed);
     unsigned c = span->size_class;
     mm_lock_acquire(&abandoned_pool[c].lock);
     uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
     for (;;) {
-        if (was_parked && !(old & MM_TF_PARKED)) {
-            /* Claimed by a remote free; it unmaps the slab once the caller
-             * drops its lists_lock. */
-            mm_lock_release(&abandoned_pool[c].lock);
-            return;
-        }
         if (mm_tf_count(old) == span->used) {
             /* Every block is back: nobody else can touch the slab now. */
             mm_lock_release(&abandoned_pool[c].lock);

@@ -36,9 +36,9 @@
  *                  lock: publish used, set ABANDONED, clear PARKED|FULL
  *   adopt          under the pool lock: ABANDONED -> 0, taking the list
  *
- * Claim, unpark, abandon and adopt race on the word; the CAS, made under the
- * lock of the list the slab is on, decides, so the loser never touches an
- * unmapped slab. A free never touches the slab after its push succeeded.
+ * Claims, abandon and adopt race on the word; the CAS, made under the lock of
+ * the list the slab is on (which park and unpark hold too), decides, so the
+ * loser never touches an unmapped slab. A free never touches the slab after its push succeeded.
  * Pushes and take-all exchanges have no ABA hazard: a push only links to the
  * head it saw, and a CAS that succeeds finds that head still current.
  *
@@ -89,9 +89,9 @@ bool mm_remote_park_full(mm_span *span);
  * notify any more. */
 void mm_remote_clear_full(mm_span *span);
 
-/* Owner: make parked `span` current again. False if a remote free claimed
- * it (its claimer unmaps it). */
-bool mm_remote_unpark(mm_span *span);
+/* Owner, holding its lists_lock: make parked `span` current again. It cannot
+ * have been claimed: a claim and its unlink happen together under that lock. */
+void mm_remote_unpark(mm_span *span);
 
 /* Owner, after freeing into parked `span` (or holding its lists_lock): if
  * every block out is on the word, take the word and return true: the slab is
@@ -101,8 +101,7 @@ bool mm_remote_unpark(mm_span *span);
 bool mm_remote_owner_claim(mm_span *span);
 
 /* Owner whose thread exits, holding its lists_lock: give `span` up. It is
- * unmapped at once if every block is back, left alone if a remote free has
- * claimed it, else put in the abandoned pool. `span` must be off the heap's
+ * unmapped at once if every block is back, else put in the abandoned pool. `span` must be off the heap's
  * lists, with its free blocks on span->free. The caller must not touch it
  * afterwards. */
 void mm_remote_abandon(mm_span *span);
