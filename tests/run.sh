@@ -158,6 +158,15 @@ normal_run() {
         -print_final_stats=1
 }
 
+# Suites in subdirectories (tests/SUITE/register.sh) add their own tests with
+# run_test; each is sourced with $mode set (normal or soak) and $T, $BUILD.
+suite_run() {
+    local f
+    for f in tests/*/register.sh; do
+        [ -f "$f" ] && . "$f"
+    done
+}
+
 soak_run() {
     # 60M steps per configuration (75x the normal run), 35-65 s each at
     # 0.9-2M calls/s: 15 configurations, ~11 minutes on a quiet machine.
@@ -178,6 +187,7 @@ if [ "$mode" = soak ]; then
 else
     normal_run
 fi
+suite_run
 
 if [ "$failed" -gt 0 ]; then
     echo "failed: ${failed_names[*]}"

@@ -134,3 +134,9 @@ $(TB)/tsan-m5/m5_mymalloc.o: $(M5_C) $(M5_H) | $(TB)/tsan-m5/.dir
 	$(TESTS_CC) $(TESTS_M5_CFLAGS) $(TESTS_TSAN) -c $< -o $@
 
 -include $(wildcard $(TB)/*/*.d $(TB)/*/core/*.d)
+
+# Suites in subdirectories bring their own rules (tests/SUITE/rules.mk) and
+# add what test-build must build to TESTS_SUITE_BINS.
+TESTS_SUITE_BINS :=
+-include $(wildcard $(TESTS_DIR)/*/rules.mk)
+test-build: $(TESTS_SUITE_BINS)
