@@ -17,9 +17,16 @@ CORE_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protector 
 CORE_OBJS := $(patsubst src/core/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
 
 HOSTED_CFLAGS := -std=gnu11 -O2 -g -fPIC -DMM_PLATFORM_HOSTED -Iinclude -Isrc $(WARNINGS)
-THREADS_SRC := src/hosted/threads.c
-THREADS_OBJ := $(BUILD)/hosted/threads.o
+# The hosted layer: its support (hooks, options, output), which the test kit
+# links with the core too; vmalloc over mmap; and the API (the malloc family
+# and the application API), which the test kit leaves out to keep glibc's
+# malloc for itself.
+HOSTED_SUPPORT_SRCS := src/hosted/threads.c src/hosted/options.c src/hosted/report.c
+HOSTED_SUPPORT_OBJS := $(patsubst src/hosted/%.c,$(BUILD)/hosted/%.o,$(HOSTED_SUPPORT_SRCS))
 VM_OBJ := $(BUILD)/hosted/vm_mmap.o
+HOSTED_API_SRCS := src/hosted/libc.c src/hosted/app.c
+HOSTED_API_OBJS := $(patsubst src/hosted/%.c,$(BUILD)/hosted/%.o,$(HOSTED_API_SRCS))
+LIB_OBJS := $(CORE_OBJS) $(HOSTED_SUPPORT_OBJS) $(VM_OBJ) $(HOSTED_API_OBJS)
 
 LIB_A := $(BUILD)/libmymalloc.a
 LIB_SO := $(BUILD)/libmymalloc.so
@@ -39,12 +46,14 @@ $(BUILD)/hosted/%.o: src/hosted/%.c $(CORE_HDRS) src/hosted/hosted.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HOSTED_CFLAGS) -c $< -o $@
 
-$(LIB_A): $(CORE_OBJS) $(THREADS_OBJ) $(VM_OBJ)
+$(LIB_A): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(LIB_SO): $(CORE_OBJS) $(THREADS_OBJ) $(VM_OBJ)
-	$(CC) -shared -o $@ $^ -lpthread
+# -z nodelete: dlclose leaves the library mapped, since thread-exit and
+# fork handlers and blocks handed out still point into it.
+$(LIB_SO): $(LIB_OBJS)
+	$(CC) -shared -Wl,-z,nodelete -o $@ $^ -lpthread
 
 $(M5_H): $(M5_C)
 $(M5_C): $(M5_INPUTS)

@@ -1,7 +1,7 @@
 # tests.mk: build and run the mymalloc test kit.
 #
 # Included by the top-level Makefile, which defines BUILD, CC, CORE_SRCS,
-# CORE_CFLAGS, CORE_OBJS, THREADS_SRC, THREADS_OBJ, HOSTED_CFLAGS, M5_C,
+# CORE_CFLAGS, CORE_OBJS, HOSTED_SUPPORT_SRCS, HOSTED_SUPPORT_OBJS, HOSTED_CFLAGS, M5_C,
 # M5_H (and LIB_A, LIB_SO, unused here).
 #
 #   make test-build   every test binary, in five build types under
@@ -55,11 +55,11 @@ TESTS_FLAGS_asan := $(TESTS_ASAN)
 # Core (or amalgamation) objects linked per build type.
 # $(call tests_core_obj,TYPE,SRC): the sanitizer object of one core source.
 tests_core_obj = $(TB)/$(1)/core/$(subst /,_,$(patsubst %.c,%.o,$(2)))
-TESTS_ALLOC_core := $(CORE_OBJS) $(THREADS_OBJ)
+TESTS_ALLOC_core := $(CORE_OBJS) $(HOSTED_SUPPORT_OBJS)
 TESTS_ALLOC_m5 := $(TB)/m5/m5_mymalloc.o
-TESTS_ALLOC_tsan := $(foreach s,$(CORE_SRCS) $(THREADS_SRC),$(call tests_core_obj,tsan,$(s)))
+TESTS_ALLOC_tsan := $(foreach s,$(CORE_SRCS) $(HOSTED_SUPPORT_SRCS),$(call tests_core_obj,tsan,$(s)))
 TESTS_ALLOC_tsan-m5 := $(TB)/tsan-m5/m5_mymalloc.o
-TESTS_ALLOC_asan := $(foreach s,$(CORE_SRCS) $(THREADS_SRC),$(call tests_core_obj,asan,$(s)))
+TESTS_ALLOC_asan := $(foreach s,$(CORE_SRCS) $(HOSTED_SUPPORT_SRCS),$(call tests_core_obj,asan,$(s)))
 
 TESTS_TYPES := core m5 tsan tsan-m5 asan
 TESTS_BINS := $(foreach t,$(TESTS_TYPES),$(addprefix $(TB)/$(t)/,$(TESTS_PROGS_$(t))))
@@ -70,7 +70,7 @@ FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -g
 FUZZ_BIN := $(TB)/fuzz/fuzz_ops
 FUZZ_OBJS := $(addprefix $(TB)/fuzz/,fuzz_ops.o testlib.o provider.o) \
-             $(foreach s,$(CORE_SRCS) $(THREADS_SRC),$(call tests_core_obj,fuzz,$(s)))
+             $(foreach s,$(CORE_SRCS) $(HOSTED_SUPPORT_SRCS),$(call tests_core_obj,fuzz,$(s)))
 
 .PHONY: test-build test-run soak fuzz
 test-build: $(TESTS_BINS) $(FUZZ_BIN)
@@ -117,13 +117,13 @@ $(call tests_core_obj,$(1),$(2)): $(2) | $(TB)/$(1)/core/.dir
 endef
 $(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,tsan,$(s),$$(CORE_CFLAGS),$$(TESTS_TSAN))))
 $(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,asan,$(s),$$(CORE_CFLAGS),$$(TESTS_ASAN))))
-$(eval $(call tests_core_src_rule,tsan,$(THREADS_SRC),$$(HOSTED_CFLAGS),$$(TESTS_TSAN)))
-$(eval $(call tests_core_src_rule,asan,$(THREADS_SRC),$$(HOSTED_CFLAGS),$$(TESTS_ASAN)))
+$(foreach s,$(HOSTED_SUPPORT_SRCS),$(eval $(call tests_core_src_rule,tsan,$(s),$$(HOSTED_CFLAGS),$$(TESTS_TSAN))))
+$(foreach s,$(HOSTED_SUPPORT_SRCS),$(eval $(call tests_core_src_rule,asan,$(s),$$(HOSTED_CFLAGS),$$(TESTS_ASAN))))
 
 $(TB)/fuzz/%.o: $(TESTS_DIR)/%.c | $(TB)/fuzz/.dir
 	$(FUZZ_CC) $(TESTS_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 $(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,fuzz,$(s),$$(CORE_CFLAGS),$$(FUZZ_SAN) -fsanitize=fuzzer-no-link,$$(FUZZ_CC))))
-$(eval $(call tests_core_src_rule,fuzz,$(THREADS_SRC),$$(HOSTED_CFLAGS),$$(FUZZ_SAN),$$(FUZZ_CC)))
+$(foreach s,$(HOSTED_SUPPORT_SRCS),$(eval $(call tests_core_src_rule,fuzz,$(s),$$(HOSTED_CFLAGS),$$(FUZZ_SAN),$$(FUZZ_CC))))
 $(FUZZ_BIN): $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -lpthread
 

@@ -29,8 +29,10 @@
 #include "core/remote.h"
 #include "core/size_class.h"
 #include "core/span.h"
+#include "core/stats.h"
 
 mm_span mm_span_none;
+const char mm_free_mark_anchor;
 #if defined(MM_IDENTITY_TLS)
 mm_heap mm_heap_none = {.current = {[0 ... MM_CLASS_COUNT - 1] = &mm_span_none}};
 #endif
@@ -163,9 +165,14 @@ static void empty_cache_flush(mm_heap *heap)
     heap->empty_cache_bytes = 0;
 }
 
-/* Add a new slab to the lists (at the partial head: it becomes current). */
+/* Add a new or adopted slab to the lists (at the partial head: it becomes
+ * current) and make it the heap's. Setting the owner here, under lists_lock,
+ * keeps an invariant checked frees rely on (check.c): a slab owned by a heap
+ * is on its lists, in its empty cache, or being claimed. Release: see
+ * still_owned(). */
 static void bin_add_current(mm_heap *heap, mm_span *span, unsigned c)
 {
+    atomic_store_explicit(&span->owner, heap, memory_order_release);
     list_add(heap, span, MM_LIST_PARTIAL, false);
     atomic_fetch_add_explicit(&heap->bins[c].span_count, 1, memory_order_relaxed);
     heap->slab_bytes += span->bytes;
@@ -275,21 +282,21 @@ static bool slab_refill(mm_span *span)
         span->used -= count;
         return true;
     }
-    if (span->bump == span->end)
+    char *first = atomic_load_explicit(&span->bump, memory_order_relaxed);
+    if (first == span->end)
         return false;
     size_t size = span->block_size;
     size_t batch = MM_PAGE_SIZE / size;
-    size_t left = (size_t)(span->end - span->bump) / size;
+    size_t left = (size_t)(span->end - first) / size;
     if (batch == 0)
         batch = 1;
     if (batch > left)
         batch = left;
-    char *first = span->bump;
     for (size_t i = 0; i + 1 < batch; i++)
-        ((mm_block *)(first + i * size))->next = (mm_block *)(first + (i + 1) * size);
-    ((mm_block *)(first + (batch - 1) * size))->next = NULL;
+        mm_block_set_free((mm_block *)(first + i * size), (mm_block *)(first + (i + 1) * size));
+    mm_block_set_free((mm_block *)(first + (batch - 1) * size), NULL);
     span->free = (mm_block *)first;
-    span->bump = first + batch * size;
+    atomic_store_explicit(&span->bump, first + batch * size, memory_order_relaxed);
     return true;
 }
 
@@ -332,12 +339,11 @@ static mm_span *slab_new(mm_heap *heap, unsigned c)
     mm_span *span = empty_cache_take(heap, c, pages);
     mm_lock_release(&heap->lists_lock);
     if (span == NULL) {
-        span = mm_span_create(pages * MM_PAGE_SIZE, pages);
+        span = mm_span_create(pages * MM_PAGE_SIZE, MM_PAGE_SIZE, pages);
         if (span == NULL)
             return NULL;
     }
     mm_slab_format(span, c);
-    atomic_store_explicit(&span->owner, heap, memory_order_relaxed);
     return span;
 }
 
@@ -411,6 +417,7 @@ static void slab_parked_free(mm_heap *heap, mm_span *span)
 
 void mm_heap_slab_event(mm_heap *heap, mm_span *span)
 {
+    mm_stats_publish(heap, false);
     if (span->parked)
         slab_parked_free(heap, span);
     else if (span->used == 0)
@@ -461,6 +468,7 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
             return NULL;
     }
 #endif
+    mm_stats_publish(heap, false);
     bool reclaimed = false;
     unsigned adoptions = 0;
     for (;;) {
@@ -474,7 +482,7 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
                  * even if this thread never allocates from the class again.
                  * (It matters for large classes, whose slabs hold a few
                  * blocks and are exhausted here, not on the fast path.) */
-                if (span->free == NULL && span->local_free == NULL && span->bump == span->end)
+                if (span->free == NULL && span->local_free == NULL && atomic_load_explicit(&span->bump, memory_order_relaxed) == span->end)
                     slab_park_full(heap, span, c);
                 return block;
             }
@@ -490,7 +498,7 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
             continue;
         /* Adopted slabs may turn out exhausted; a few tries, then a new one,
          * so one slow path never walks the whole pool. */
-        span = adoptions < MM_ADOPT_TRIES ? mm_remote_adopt(heap, c) : NULL;
+        span = adoptions < MM_ADOPT_TRIES ? mm_remote_adopt(c) : NULL;
         if (span != NULL)
             adoptions++;
         else

@@ -24,6 +24,35 @@ extern mm_heap mm_heap_none;
 void *mm_heap_malloc_slow(mm_heap *heap, unsigned c);
 void mm_heap_slab_event(mm_heap *heap, mm_span *span);
 
+/* The free mark of `block`: its address scrambled with the library's own
+ * load address (randomised by ASLR), so that no program holds it by chance.
+ * Three instructions, no memory access. */
+extern const char mm_free_mark_anchor;
+static inline uintptr_t mm_free_mark(const mm_block *block)
+{
+    return ((uintptr_t)block ^ (uintptr_t)&mm_free_mark_anchor) * (uintptr_t)0x9E3779B97F4A7C15ull;
+}
+
+static inline void mm_block_set_free(mm_block *block, mm_block *next)
+{
+    block->next = next;
+    atomic_store_explicit(&block->mark, mm_free_mark(block), memory_order_relaxed);
+}
+
+static inline bool mm_block_marked_free(mm_block *block)
+{
+    return atomic_load_explicit(&block->mark, memory_order_relaxed) == mm_free_mark(block);
+}
+
+/* Count a block handed out or taken back by the heap's user (stats.h); the
+ * counters are read by other threads, hence relaxed atomics (on x86_64 a
+ * load, an add and a store: no locked instruction). */
+static inline void mm_heap_count(_Atomic uint64_t *counter)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 static inline void *mm_heap_malloc(mm_heap *heap, unsigned c)
 {
     mm_span *span = heap->current[c];
@@ -31,6 +60,8 @@ static inline void *mm_heap_malloc(mm_heap *heap, unsigned c)
     if (MM_LIKELY(block != NULL)) {
         span->free = block->next;
         span->used++;
+        atomic_store_explicit(&block->mark, 0, memory_order_relaxed);
+        mm_heap_count(&heap->mallocs[c]);
         return block;
     }
     return mm_heap_malloc_slow(heap, c);
@@ -43,8 +74,9 @@ static inline void *mm_heap_malloc(mm_heap *heap, unsigned c)
 /* Free `block` of `span`, which `heap` owns. */
 static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *block)
 {
-    block->next = span->local_free;
+    mm_block_set_free(block, span->local_free);
     span->local_free = block;
+    mm_heap_count(&heap->frees[span->size_class]);
     if (MM_UNLIKELY(--span->used == 0 || span->parked)) {
         /* An empty current slab of one page stays, so that a malloc/free
          * loop does not go to the cache each time; see heap.c. */

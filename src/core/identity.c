@@ -7,19 +7,48 @@
  * recycled instead. Their number is the largest number of threads
  * (TLS) or of simultaneous lock holders (CPU) the process ever had.
  */
+#include "core/stats.h"
 #include "core/identity.h"
 #include "core/heap.h"
 #include "core/large.h"
+#include "core/remote.h"
+#include "core/span.h"
 
 #define MM_HEAP_BYTES ((sizeof(mm_heap) + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1))
 
+/* Every heap ever made, newest first, linked by next_all; only ever pushed
+ * (release), so a reader (acquire) walks initialised heaps. */
+static _Atomic(mm_heap *) all_heaps;
+
+mm_heap *mm_heaps_all(void)
+{
+    return atomic_load_explicit(&all_heaps, memory_order_acquire);
+}
+
+static void heap_register(mm_heap *heap)
+{
+    mm_heap *head = atomic_load_explicit(&all_heaps, memory_order_relaxed);
+    do {
+        heap->next_all = head;
+    } while (!atomic_compare_exchange_weak_explicit(&all_heaps, &head, heap, memory_order_release,
+                                                    memory_order_relaxed));
+}
+
+/* A fresh heap, not registered yet. mm_heap_init leaves the statistics
+ * alone: a recycled heap keeps counting for the process. */
 static mm_heap *heap_create(void)
 {
-    mm_heap *heap = mm_map(MM_HEAP_BYTES);
+    mm_heap *heap = mm_vm_map(MM_HEAP_BYTES);
     if (heap != NULL) {
         mm_heap_init(heap);
         atomic_init(&heap->lock, 0);
         heap->next_free = NULL;
+        heap->in_use = false;
+        heap->live_published = 0;
+        for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
+            atomic_init(&heap->mallocs[c], 0);
+            atomic_init(&heap->frees[c], 0);
+        }
     }
     return heap;
 }
@@ -41,10 +70,13 @@ mm_heap *mm_heap_attach(void)
     if (heap != NULL)
         idle_heaps.head = heap->next_free;
     mm_lock_release(&idle_heaps.lock);
-    if (heap == NULL)
+    if (heap == NULL) {
         heap = heap_create();
-    if (heap == NULL)
-        return NULL;
+        if (heap == NULL)
+            return NULL;
+        heap_register(heap);
+    }
+    heap->in_use = true;
     mm_thread_heap = heap;
     if (mm_platform_hooks.thread_attached != NULL)
         mm_platform_hooks.thread_attached(heap);
@@ -59,17 +91,59 @@ void mm_reclaim(mm_heap *held)
     mm_large_cache_flush();
 }
 
+/* Give up `heap`, whose thread is gone: its slabs to the abandoned pool,
+ * the heap to the idle list. */
+static void heap_retire(mm_heap *heap)
+{
+    mm_stats_publish(heap, true);
+    mm_heap_abandon(heap);
+    heap->in_use = false;
+    mm_lock_acquire(&idle_heaps.lock);
+    heap->next_free = idle_heaps.head;
+    idle_heaps.head = heap;
+    mm_lock_release(&idle_heaps.lock);
+}
+
 void mm_thread_detach(void *heap_ptr)
 {
     mm_heap *heap = heap_ptr;
     if (heap == NULL || heap == &mm_heap_none)
         return;
     mm_thread_heap = &mm_heap_none;
-    mm_heap_abandon(heap);
+    heap_retire(heap);
+}
+
+/* Every lock of the allocator, in the lock order (heap.c): the idle list,
+ * each heap's lists_lock (no thread holds two), the abandoned pools, the
+ * large cache and the descriptor pool (leaves). */
+void mm_fork_prepare(void)
+{
     mm_lock_acquire(&idle_heaps.lock);
-    heap->next_free = idle_heaps.head;
-    idle_heaps.head = heap;
+    for (mm_heap *heap = mm_heaps_all(); heap != NULL; heap = heap->next_all)
+        mm_lock_acquire(&heap->lists_lock);
+    mm_remote_lock_pools();
+    mm_large_lock();
+    mm_span_lock_pool();
+}
+
+void mm_fork_parent(void)
+{
+    mm_span_unlock_pool();
+    mm_large_unlock();
+    mm_remote_unlock_pools();
+    for (mm_heap *heap = mm_heaps_all(); heap != NULL; heap = heap->next_all)
+        mm_lock_release(&heap->lists_lock);
     mm_lock_release(&idle_heaps.lock);
+}
+
+void mm_fork_child(void)
+{
+    mm_fork_parent();
+    /* Only the forking thread lives on: the other threads' heaps are
+     * retired as if those threads had exited. */
+    for (mm_heap *heap = mm_heaps_all(); heap != NULL; heap = heap->next_all)
+        if (heap->in_use && heap != mm_thread_heap)
+            heap_retire(heap);
 }
 
 #else
@@ -87,9 +161,11 @@ static mm_heap *slot_heap(_Atomic(mm_heap *) *slot)
         return NULL;
     /* Release: a thread that finds the heap finds it initialised. */
     if (atomic_compare_exchange_strong_explicit(slot, &heap, fresh, memory_order_acq_rel,
-                                                memory_order_acquire))
+                                                memory_order_acquire)) {
+        heap_register(fresh);
         return fresh;
-    mm_unmap(fresh, MM_HEAP_BYTES);
+    }
+    mm_vm_unmap(fresh, MM_HEAP_BYTES);
     return heap;
 }
 

@@ -29,6 +29,10 @@
  * whose lock is free. */
 void mm_reclaim(mm_heap *held);
 
+/* The newest heap; the rest follow through next_all. Heaps are never
+ * unmapped, so the walk is safe at any time. */
+mm_heap *mm_heaps_all(void);
+
 #if defined(MM_IDENTITY_TLS)
 
 extern _Thread_local mm_heap *mm_thread_heap __attribute__((tls_model("initial-exec")));
@@ -49,6 +53,16 @@ mm_heap *mm_heap_attach(void);
 /* The thread that uses `heap` exits: abandon its slabs, keep the heap for the
  * next thread. Safe to call again if the thread allocates after it. */
 void mm_thread_detach(void *heap);
+
+/* fork from a process with threads: before it, take every allocator lock
+ * (so no other thread is inside a critical section at the fork); after it,
+ * release them in the parent; in the child release them and retire the
+ * heaps of the threads that did not survive. A block such a thread was
+ * handing out at the very instant of the fork may be lost to the child;
+ * nothing is ever handed out twice. */
+void mm_fork_prepare(void);
+void mm_fork_parent(void);
+void mm_fork_child(void);
 
 #else
 

@@ -12,7 +12,10 @@
 #include "core/large.h"
 #include "core/identity.h"
 #include "core/lock.h"
+#include "core/check.h"
+#include "core/pagemap.h"
 #include "core/span.h"
+#include "core/stats.h"
 
 #define MM_LARGE_CACHE_SLOTS 8
 #define MM_LARGE_CACHE_BASE ((size_t)256 << 10)
@@ -39,8 +42,7 @@ static mm_span *large_cache_take(size_t bytes)
     return NULL;
 }
 
-/* Drop the oldest cached regions until the cache fits its bounds; returns
- * them as a list to unmap outside the lock. */
+/* The most bytes the cache may hold now. */
 static size_t large_cache_limit(void)
 {
     return MM_LARGE_CACHE_BASE + large.live_bytes;
@@ -75,23 +77,38 @@ static void destroy_list(mm_span *list)
     }
 }
 
-void *mm_large_malloc(size_t size)
+/* Hand out `span`'s block: mark it live for the double-free check. */
+static void *hand_out(mm_span *span)
 {
-    if (size > MM_LARGE_MAX)
-        return NULL;
-    size_t bytes = (size + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1);
-    mm_lock_acquire(&large.lock);
-    mm_span *span = large_cache_take(bytes);
-    if (span != NULL)
-        large.live_bytes += span->bytes;
-    mm_lock_release(&large.lock);
-    if (span != NULL)
-        return span->base;
+    atomic_store_explicit(&span->thread_free, 1, memory_order_relaxed);
+    mm_stats_large((int64_t)mm_large_usable(span));
+    return span->block_start;
+}
 
-    span = mm_span_create(bytes, 1);
+void *mm_large_malloc(size_t size, size_t align, bool *fresh)
+{
+    if (size > MM_LARGE_MAX || align > MM_LARGE_MAX)
+        return NULL;
+    if (align < MM_PAGE_SIZE)
+        align = MM_PAGE_SIZE;
+    /* Room for the block wherever the first aligned address falls. */
+    size_t bytes = ((size + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1)) + (align - MM_PAGE_SIZE);
+    mm_span *span = NULL;
+    if (align == MM_PAGE_SIZE) {
+        mm_lock_acquire(&large.lock);
+        span = large_cache_take(bytes);
+        if (span != NULL)
+            large.live_bytes += span->bytes;
+        mm_lock_release(&large.lock);
+    }
+    *fresh = span == NULL;
+    if (span != NULL)
+        return hand_out(span);
+
+    span = mm_span_create(bytes, align, 1);
     if (span == NULL) {
         mm_reclaim(NULL);
-        span = mm_span_create(bytes, 1);
+        span = mm_span_create(bytes, align, 1);
         if (span == NULL)
             return NULL;
     }
@@ -100,15 +117,21 @@ void *mm_large_malloc(size_t size)
     mm_lock_acquire(&large.lock);
     large.live_bytes += span->bytes;
     mm_lock_release(&large.lock);
-    return span->base;
+    return hand_out(span);
 }
 
-void mm_large_free(mm_span *span)
+bool mm_large_free(mm_span *span)
 {
+    /* The exchange decides between two frees of the same block. */
+    if (atomic_exchange_explicit(&span->thread_free, 0, memory_order_relaxed) != 1)
+        return false;
+    mm_stats_large(-(int64_t)mm_large_usable(span));
     mm_span *dropped = NULL;
     mm_lock_acquire(&large.lock);
     large.live_bytes -= span->bytes;
-    bool keep = span->bytes <= large_cache_limit();
+    /* Only page-aligned blocks are cached: a cached region serves requests
+     * that want the block at its base. */
+    bool keep = span->block_start == span->base && span->bytes <= large_cache_limit();
     /* Trim to the new limit even when this region is not kept: live_bytes
      * just fell, and the cache must follow it down. */
     dropped = large_cache_make_room(keep ? span->bytes : 0);
@@ -122,6 +145,26 @@ void mm_large_free(mm_span *span)
     destroy_list(dropped);
     if (!keep)
         mm_span_destroy(span);
+    return true;
+}
+
+void mm_large_verify(mm_verifier *v)
+{
+    unsigned count = 0;
+    size_t bytes = 0;
+    mm_lock_acquire(&large.lock);
+    for (mm_span *span = large.head; span != NULL && count <= MM_LARGE_CACHE_SLOTS; span = span->next) {
+        if (span->kind != MM_SPAN_LARGE ||
+            atomic_load_explicit(&span->thread_free, memory_order_relaxed) != 0 ||
+            mm_pagemap_lookup(span->block_start) != span)
+            mm_verify_fail(v, "cached large region: wrong kind, handed out, or not in the page map",
+                           span->base);
+        count++;
+        bytes += span->bytes;
+    }
+    if (count != large.count || bytes != large.bytes || count > MM_LARGE_CACHE_SLOTS)
+        mm_verify_fail(v, "large-block cache count or bytes wrong", &large);
+    mm_lock_release(&large.lock);
 }
 
 void mm_large_cache_flush(void)
@@ -133,4 +176,14 @@ void mm_large_cache_flush(void)
     large.bytes = 0;
     mm_lock_release(&large.lock);
     destroy_list(list);
+}
+
+void mm_large_lock(void)
+{
+    mm_lock_acquire(&large.lock);
+}
+
+void mm_large_unlock(void)
+{
+    mm_lock_release(&large.lock);
 }

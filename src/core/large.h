@@ -9,10 +9,32 @@
 
 #include "core/types.h"
 
-void *mm_large_malloc(size_t size);
-void mm_large_free(mm_span *span);
+/* A block of at least `size` bytes aligned to `align` (a power of two; up to
+ * a page costs nothing, beyond it address space of one more `align`);
+ * *fresh tells whether its memory was mapped just now. NULL when memory
+ * cannot be had or size or align exceed MM_LARGE_MAX. */
+void *mm_large_malloc(size_t size, size_t align, bool *fresh);
+
+/* Free the block of large span `span`; false, doing nothing, when the block
+ * is not handed out (a double free). */
+bool mm_large_free(mm_span *span);
+
+/* Bytes usable in the block of large span `span`: to the region's end. */
+static inline size_t mm_large_usable(const mm_span *span)
+{
+    return span->bytes - (size_t)(span->block_start - span->base);
+}
+
+struct mm_verifier;
+/* allocator_verify: the cache's regions are large, not handed out, found by
+ * the page map, and within the cache's bounds. */
+void mm_large_verify(struct mm_verifier *v);
 
 /* Unmap every cached region (out-of-memory path). */
 void mm_large_cache_flush(void);
+
+/* fork: take and release the cache's lock (identity.c). */
+void mm_large_lock(void);
+void mm_large_unlock(void);
 
 #endif /* MM_LARGE_H */

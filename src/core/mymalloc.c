@@ -2,70 +2,224 @@
  * mymalloc.c: the entry points. Small requests go to the calling thread's
  * heap (identity.h), large ones to large.c; a free finds its block's span in
  * the page map and frees locally when the caller's heap owns it, remotely
- * otherwise.
+ * otherwise. Aligned requests up to a page take a size class whose blocks
+ * are multiples of the alignment apart; larger alignments take a large
+ * region with room to align.
+ *
+ * Every free checks that its pointer starts a block handed out (the page map,
+ * the block grid, the slab's bump pointer) and that the block does not carry
+ * its free mark (types.h); a marked block is confirmed (check.c) and then
+ * reported as a double free. A bad pointer is reported through
+ * mm_platform_hooks and never reaches the free lists.
  */
 #include "mymalloc.h"
+#include "core/check.h"
+#include "core/entry.h"
 #include "core/heap.h"
 #include "core/identity.h"
 #include "core/large.h"
+#include "core/memops.h"
 #include "core/pagemap.h"
 #include "core/remote.h"
 #include "core/size_class.h"
-
-/* The entry points are the only symbols the shared library exports. */
-#define MM_PUBLIC __attribute__((visibility("default")))
+#include "core/span.h"
+#include "core/stats.h"
 
 mm_hooks mm_platform_hooks;
 
-MM_PUBLIC void *mymalloc(size_t size)
+static void *fail(enum mm_error error)
 {
-    if (MM_LIKELY(size <= MM_SMALL_MAX)) {
-        unsigned c = mm_size_class(size);
-        mm_heap *heap = mm_heap_enter();
-#if defined(MM_IDENTITY_CPU)
-        if (MM_UNLIKELY(heap == NULL))
-            return NULL;
+    if (mm_platform_hooks.error != NULL)
+        mm_platform_hooks.error(error);
+    return NULL;
+}
+
+static void report_bad_pointer(void *ptr, const char *problem)
+{
+    if (mm_platform_hooks.bad_pointer != NULL)
+        mm_platform_hooks.bad_pointer(ptr, problem);
+}
+
+mm_heap *mm_caller_heap(void)
+{
+#if defined(MM_IDENTITY_TLS)
+    return mm_thread_heap != &mm_heap_none ? mm_thread_heap : NULL;
+#else
+    return NULL;
 #endif
-        void *block = mm_heap_malloc(heap, c);
-        mm_heap_leave(heap);
-        return block;
+}
+
+/* ---- allocation ---------------------------------------------------------- */
+
+static inline void *malloc_class(unsigned c)
+{
+    mm_heap *heap = mm_heap_enter();
+#if defined(MM_IDENTITY_CPU)
+    if (MM_UNLIKELY(heap == NULL))
+        return fail(MM_ERROR_NO_MEMORY);
+#endif
+    void *block = mm_heap_malloc(heap, c);
+    mm_heap_leave(heap);
+    if (MM_UNLIKELY(block == NULL))
+        return fail(MM_ERROR_NO_MEMORY);
+    return block;
+}
+
+static void *malloc_large(size_t size, size_t alignment, bool *fresh)
+{
+    void *block = mm_large_malloc(size, alignment, fresh);
+    return block != NULL ? block : fail(MM_ERROR_NO_MEMORY);
+}
+
+void *mm_malloc(size_t size)
+{
+    if (MM_LIKELY(size <= MM_SMALL_MAX))
+        return malloc_class(mm_size_class(size));
+    bool fresh;
+    return malloc_large(size, MM_PAGE_SIZE, &fresh);
+}
+
+void *mm_calloc(size_t count, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(count, size, &bytes))
+        return fail(MM_ERROR_NO_MEMORY);
+    bool fresh = false;
+    void *block = bytes <= MM_SMALL_MAX ? malloc_class(mm_size_class(bytes))
+                                        : malloc_large(bytes, MM_PAGE_SIZE, &fresh);
+    if (block != NULL && !(fresh && mm_platform_hooks.maps_zeroed))
+        mm_zero(block, bytes);
+    return block;
+}
+
+/* The first class from `size` up whose block size is a multiple of
+ * `alignment` (at most a page): slabs are page-aligned, so every block of it
+ * is aligned. MM_CLASS_COUNT when none is (size too large). O(classes). */
+static unsigned aligned_class(size_t size, size_t alignment)
+{
+    if (size < alignment)
+        size = alignment;
+    if (size > MM_SMALL_MAX)
+        return MM_CLASS_COUNT;
+    unsigned c = mm_size_class(size);
+    while (c < MM_CLASS_COUNT && mm_class_size(c) % alignment != 0)
+        c++;
+    return c;
+}
+
+void *mm_aligned_alloc(size_t alignment, size_t size)
+{
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+        return fail(MM_ERROR_INVALID);
+    if (alignment <= 16)
+        return mm_malloc(size);
+    if (alignment <= MM_PAGE_SIZE) {
+        unsigned c = aligned_class(size, alignment);
+        if (c < MM_CLASS_COUNT)
+            return malloc_class(c);
     }
-    return mm_large_malloc(size);
+    bool fresh;
+    return malloc_large(size, alignment, &fresh);
 }
 
-static void report_invalid_free(void *ptr)
+/* ---- what a pointer is ---------------------------------------------------- */
+
+/* Bytes usable in the block `ptr` starts, judged without locks: 0 unless
+ * `ptr` starts a block handed out and not marked free. Exact for a live
+ * block; for a pointer into a slab that another thread is unmapping at that
+ * moment, see check.h. */
+static size_t live_usable(const mm_span *span, const void *ptr)
 {
-    if (mm_platform_hooks.invalid_free != NULL)
-        mm_platform_hooks.invalid_free(ptr);
+    if (span == NULL)
+        return 0;
+    if (span->kind == MM_SPAN_LARGE)
+        return ptr == span->block_start &&
+                       atomic_load_explicit(&span->thread_free, memory_order_relaxed) == 1
+                   ? mm_large_usable(span)
+                   : 0;
+    if (span->kind == MM_SPAN_SLAB && mm_slab_block_start(span, ptr) &&
+        !mm_block_marked_free((mm_block *)ptr))
+        return span->block_size;
+    return 0;
 }
 
-/* Whether `ptr` is the start of a block of slab `span`: the offset divided
- * by the block size (by multiplying with a reciprocal exact for offsets
- * below 2^20) leaves no remainder. */
-static inline bool slab_block_start(const mm_span *span, const void *ptr)
+size_t mm_usable_size(void *ptr)
 {
-    uintptr_t offset = (uintptr_t)ptr - (uintptr_t)span->base;
-    uint64_t index = ((uint64_t)offset * span->block_reciprocal) >> MM_RECIPROCAL_SHIFT;
-    return index * span->block_size == offset && (const char *)ptr < span->end;
+    return ptr == NULL ? 0 : live_usable(mm_pagemap_lookup(ptr), ptr);
 }
 
-static void free_slow(mm_span *span, void *ptr)
+/* ---- free ------------------------------------------------------------------ */
+
+#if defined(MM_IDENTITY_TLS)
+/* A block of a slab the caller does not own: counted on the caller's heap
+ * (made if the thread has none), pushed to the slab's owner. */
+static void free_remote(mm_span *span, mm_block *block)
 {
-    if (span->kind == MM_SPAN_LARGE && ptr == span->base)
-        mm_large_free(span);
-    else if (span->kind == MM_SPAN_SLAB && slab_block_start(span, ptr))
-        mm_remote_free(span, ptr);
-    else
-        report_invalid_free(ptr);
+    mm_heap *heap = mm_thread_heap;
+    if (heap == &mm_heap_none)
+        heap = mm_heap_attach();
+    if (heap == NULL) {
+        mm_stats_orphan_free(span->size_class);
+    } else {
+        mm_heap_count(&heap->frees[span->size_class]);
+        /* Remote frees never reach the heap's own slow paths: publish
+         * from here once they add up. */
+        heap->remote_freed_unpublished += span->block_size;
+        if (heap->remote_freed_unpublished >= (uint64_t)MM_STATS_PUBLISH_BYTES) {
+            heap->remote_freed_unpublished = 0;
+            mm_stats_publish(heap, true);
+        }
+    }
+    mm_remote_free(span, block);
+}
+#endif
+
+/* Free a block of slab `span` that `user` (the caller's heap, or the heap
+ * it locked) owns, after checking its free mark. */
+static inline void free_owned(mm_heap *user, mm_span *span, mm_block *block)
+{
+    if (MM_UNLIKELY(mm_block_marked_free(block)) &&
+        mm_check_slab_block(user, span, block) != MM_BLOCK_LIVE) {
+        report_bad_pointer(block, "double free");
+        return;
+    }
+    mm_heap_free_local(user, span, block);
 }
 
-MM_PUBLIC void myfree(void *ptr)
+/* Free a block that is not the caller's own: a large block, or (TLS) a
+ * block of another heap's slab. False if `ptr` is not a live block. */
+static bool free_other(mm_span *span, void *ptr, const char **problem)
+{
+    *problem = "invalid pointer";
+    if (span->kind == MM_SPAN_LARGE) {
+        if (ptr != span->block_start)
+            return false;
+        *problem = "double free";
+        return mm_large_free(span);
+    }
+    if (span->kind != MM_SPAN_SLAB || !mm_slab_block_start(span, ptr))
+        return false;
+#if defined(MM_IDENTITY_TLS)
+    mm_block *block = ptr;
+    if (mm_block_marked_free(block) &&
+        mm_check_slab_block(mm_caller_heap(), span, block) != MM_BLOCK_LIVE) {
+        *problem = "double free";
+        return false;
+    }
+    free_remote(span, block);
+    return true;
+#else
+    return false;
+#endif
+}
+
+void mm_free(void *ptr)
 {
     if (ptr == NULL)
         return;
     mm_span *span = mm_pagemap_lookup(ptr);
     if (MM_UNLIKELY(span == NULL)) {
-        report_invalid_free(ptr);
+        report_bad_pointer(ptr, "invalid pointer");
         return;
     }
 #if defined(MM_IDENTITY_TLS)
@@ -73,8 +227,8 @@ MM_PUBLIC void myfree(void *ptr)
      * comparison is exact even with a relaxed load. */
     mm_heap *heap = mm_thread_heap;
     if (MM_LIKELY(atomic_load_explicit(&span->owner, memory_order_relaxed) == heap &&
-                  slab_block_start(span, ptr))) {
-        mm_heap_free_local(heap, span, ptr);
+                  mm_slab_block_start(span, ptr))) {
+        free_owned(heap, span, ptr);
         return;
     }
 #else
@@ -83,12 +237,95 @@ MM_PUBLIC void myfree(void *ptr)
      * never exit, so a block left on the word of a slab that is no longer
      * current could wait there forever. The wait is one malloc or free long. */
     mm_heap *heap = atomic_load_explicit(&span->owner, memory_order_relaxed);
-    if (heap != NULL && slab_block_start(span, ptr)) {
+    if (heap != NULL && span->kind == MM_SPAN_SLAB && mm_slab_block_start(span, ptr)) {
         mm_lock_acquire(&heap->lock);
-        mm_heap_free_local(heap, span, ptr);
+        free_owned(heap, span, ptr);
         mm_heap_leave(heap);
         return;
     }
 #endif
-    free_slow(span, ptr);
+    const char *problem;
+    if (!free_other(span, ptr, &problem))
+        report_bad_pointer(ptr, problem);
 }
+
+int mm_free_checked(void *ptr)
+{
+    if (ptr == NULL)
+        return 0;
+    mm_span *span = mm_pagemap_lookup(ptr);
+    if (span == NULL)
+        return -1;
+#if defined(MM_IDENTITY_TLS)
+    mm_heap *heap = mm_thread_heap;
+    if (atomic_load_explicit(&span->owner, memory_order_relaxed) == heap &&
+        mm_slab_block_start(span, ptr)) {
+        if (mm_check_slab_block(heap, span, ptr) != MM_BLOCK_LIVE)
+            return -1;
+        mm_heap_free_local(heap, span, ptr);
+        return 0;
+    }
+#else
+    mm_heap *heap = atomic_load_explicit(&span->owner, memory_order_acquire);
+    if (heap != NULL && span->kind == MM_SPAN_SLAB && mm_slab_block_start(span, ptr)) {
+        mm_lock_acquire(&heap->lock);
+        /* A block not handed out may be in a slab that changes hands: only
+         * the owner's lock, taken with the owner unchanged, settles it. */
+        bool live = atomic_load_explicit(&span->owner, memory_order_relaxed) == heap &&
+                    mm_check_slab_block(heap, span, ptr) == MM_BLOCK_LIVE;
+        if (live)
+            mm_heap_free_local(heap, span, ptr);
+        mm_heap_leave(heap);
+        return live ? 0 : -1;
+    }
+#endif
+    const char *problem;
+    return free_other(span, ptr, &problem) ? 0 : -1;
+}
+
+/* ---- realloc --------------------------------------------------------------- */
+
+/* The bytes a fresh block for `size` would take. */
+static size_t block_bytes(size_t size)
+{
+    return size <= MM_SMALL_MAX ? mm_class_size(mm_size_class(size))
+                                : (size + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1);
+}
+
+void *mm_realloc(void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return mm_malloc(size);
+    if (size == 0) {
+        mm_free(ptr);
+        return NULL;
+    }
+    size_t usable = live_usable(mm_pagemap_lookup(ptr), ptr);
+    if (usable == 0) {
+        report_bad_pointer(ptr, "invalid pointer");
+        return fail(MM_ERROR_INVALID);
+    }
+    /* In place when it fits and a fresh block would not be less than half
+     * the size (a large block grows into its region's slack this way). */
+    if (size <= usable && size <= MM_LARGE_MAX && block_bytes(size) * 2 > usable)
+        return ptr;
+    void *moved = mm_malloc(size);
+    if (moved == NULL)
+        return NULL;
+    mm_copy(moved, ptr, size < usable ? size : usable);
+    mm_free(ptr);
+    return moved;
+}
+
+/* ---- the exported names ---------------------------------------------------- */
+
+#define MM_EXPORT(name, internal) \
+    extern __typeof__(internal) name __attribute__((alias(#internal), visibility("default")))
+
+MM_EXPORT(mymalloc, mm_malloc);
+MM_EXPORT(myfree, mm_free);
+MM_EXPORT(mycalloc, mm_calloc);
+MM_EXPORT(myrealloc, mm_realloc);
+MM_EXPORT(myaligned_alloc, mm_aligned_alloc);
+MM_EXPORT(myusable_size, mm_usable_size);
+MM_EXPORT(myfree_checked, mm_free_checked);

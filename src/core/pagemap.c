@@ -3,6 +3,7 @@
  * pagemap.h). Callers own the pages they map, so no two threads write the
  * same entry at once; nodes are the only thing threads race to create.
  */
+#include "core/stats.h"
 #include "core/pagemap.h"
 #include "platform/platform.h"
 
@@ -14,7 +15,7 @@ static mm_pagemap_node *node_get_or_create(_Atomic(void *) *slot)
     mm_pagemap_node *node = atomic_load_explicit(slot, memory_order_acquire);
     if (node != NULL)
         return node;
-    mm_pagemap_node *fresh = mm_map(sizeof(mm_pagemap_node));
+    mm_pagemap_node *fresh = mm_vm_map(sizeof(mm_pagemap_node));
     if (fresh == NULL)
         return NULL;
     for (size_t i = 0; i < MM_PAGEMAP_FANOUT; i++)
@@ -24,7 +25,7 @@ static mm_pagemap_node *node_get_or_create(_Atomic(void *) *slot)
     if (atomic_compare_exchange_strong_explicit(slot, &expected, fresh, memory_order_acq_rel,
                                                 memory_order_acquire))
         return fresh;
-    mm_unmap(fresh, sizeof(mm_pagemap_node));
+    mm_vm_unmap(fresh, sizeof(mm_pagemap_node));
     return expected;
 }
 

@@ -111,7 +111,7 @@ void mm_remote_free(mm_span *span, mm_block *block)
                 continue;
             }
         }
-        block->next = mm_tf_list(old);
+        mm_block_set_free(block, mm_tf_list(old));
         uint64_t new = tf_make(block, mm_tf_count(old) + 1, old & MM_TF_FLAGS);
         if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, new,
                                                   memory_order_release, memory_order_acquire))
@@ -205,7 +205,7 @@ void mm_remote_abandon(mm_span *span)
     mm_lock_release(&abandoned_pool[c].lock);
 }
 
-mm_span *mm_remote_adopt(mm_heap *heap, unsigned c)
+mm_span *mm_remote_adopt(unsigned c)
 {
     /* Peek without the lock: most slow paths find the pool empty. */
     if (pool_head(c) == NULL)
@@ -226,8 +226,9 @@ mm_span *mm_remote_adopt(mm_heap *heap, unsigned c)
                              mm_tf_count(old);
                 span->local_free = mm_tf_list(old);
                 span->next = span->prev = NULL;
-                /* Release: see still_owned() in heap.c. */
-                atomic_store_explicit(&span->owner, heap, memory_order_release);
+                /* The owner is set when the slab joins the heap's lists
+                 * (heap.c, bin_add_current): until then it is in transit,
+                 * owned by nobody, and frees into it are pushed. */
                 return span;
             }
         }
@@ -235,4 +236,16 @@ mm_span *mm_remote_adopt(mm_heap *heap, unsigned c)
     }
     mm_lock_release(&abandoned_pool[c].lock);
     return NULL;
+}
+
+void mm_remote_lock_pools(void)
+{
+    for (unsigned c = 0; c < MM_CLASS_COUNT; c++)
+        mm_lock_acquire(&abandoned_pool[c].lock);
+}
+
+void mm_remote_unlock_pools(void)
+{
+    for (unsigned c = 0; c < MM_CLASS_COUNT; c++)
+        mm_lock_release(&abandoned_pool[c].lock);
 }

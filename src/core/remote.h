@@ -34,7 +34,8 @@
  *                  was out until then)
  *   abandon        owner thread exiting, under its lists_lock and the pool
  *                  lock: publish used, set ABANDONED, clear PARKED|FULL
- *   adopt          under the pool lock: ABANDONED -> 0, taking the list
+ *   adopt          under the pool lock: ABANDONED -> 0, taking the list;
+ *                  the adopter sets the owner when it links the slab
  *
  * Claims, abandon and adopt race on the word; the CAS, made under the lock of
  * the list the slab is on (which park and unpark hold too), decides, so the
@@ -106,9 +107,13 @@ bool mm_remote_owner_claim(mm_span *span);
  * afterwards. */
 void mm_remote_abandon(mm_span *span);
 
-/* Take an abandoned slab of class `c` for `heap`, or NULL. The slab comes back
- * owned by `heap`, unparked, on no list, its remotely freed blocks on
- * local_free. */
-mm_span *mm_remote_adopt(mm_heap *heap, unsigned c);
+/* Take an abandoned slab of class `c`, or NULL. The slab comes back owned by
+ * nobody (the adopter sets the owner when it links the slab, heap.c),
+ * unparked, on no list, its remotely freed blocks on local_free. */
+mm_span *mm_remote_adopt(unsigned c);
+
+/* fork: take and release every pool lock (identity.c). */
+void mm_remote_lock_pools(void);
+void mm_remote_unlock_pools(void);
 
 #endif /* MM_REMOTE_H */

@@ -2,16 +2,17 @@
  * size_class.h: the size classes of small blocks and the geometry of the
  * slabs that hold them.
  *
- * Class 0 holds 8 bytes (requests 0..8; 8-byte alignment suffices below 16).
- * Classes 1..8 step by 16 up to 128, keeping every block of 16 bytes or more
- * 16-byte aligned (slabs are page-aligned and every class size above 8 is a
- * multiple of 16). Above 128, each doubling is split into four classes
- * (160, 192, 224, 256, 320, ... 28672, 32768): 41 classes in all.
+ * Classes 0..7 step by 16 from 16 to 128 (requests 0..16 take class 0), so
+ * every block is 16-byte aligned (slabs are page-aligned and every class
+ * size is a multiple of 16) and has room for the two words of a free block
+ * (its link and its free mark, types.h). Above 128, each doubling is split
+ * into four classes (160, 192, 224, 256, 320, ... 28672, 32768): 40 classes
+ * in all.
  *
  * Worst internal waste, (class - request) / class:
  *   requests of 49 bytes and more: below 25% (49 -> 64 wastes 23.4%; above 128
  *   at most 19.4%, e.g. 129 -> 160);
- *   requests of 9..48 bytes: at most 15 bytes, the price of the 16-byte grid
+ *   requests of 1..48 bytes: at most 15 bytes, the price of the 16-byte grid
  *   that the x86_64 ABI's alignment requires (17 -> 32 wastes 46.9%).
  * Slab tails waste at most 1/8 of the slab (mm_slab_pages).
  */
@@ -24,18 +25,18 @@
 static inline unsigned mm_size_class(size_t size)
 {
     if (size <= 128)
-        return size <= 8 ? 0 : (unsigned)((size + 15) >> 4);
+        return size <= 16 ? 0 : (unsigned)((size - 1) >> 4);
     size_t x = size - 1;
     unsigned log2 = 63u - (unsigned)__builtin_clzll((unsigned long long)x);
-    return 9 + 4 * (log2 - 7) + (unsigned)((x >> (log2 - 2)) & 3);
+    return 8 + 4 * (log2 - 7) + (unsigned)((x >> (log2 - 2)) & 3);
 }
 
 /* The block size of class `c`. */
 static inline size_t mm_class_size(unsigned c)
 {
-    if (c <= 8)
-        return c == 0 ? 8 : (size_t)c * 16;
-    unsigned group = (c - 9) / 4, step = (c - 9) % 4;
+    if (c < 8)
+        return (size_t)(c + 1) * 16;
+    unsigned group = (c - 8) / 4, step = (c - 8) % 4;
     return ((size_t)128 << group) + (size_t)(step + 1) * ((size_t)32 << group);
 }
 

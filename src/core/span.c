@@ -6,6 +6,7 @@
  *   - chunk->used counts its descriptors in use; a chunk with used == 0 is
  *     unmapped as soon as another chunk has room.
  */
+#include "core/stats.h"
 #include "core/span.h"
 #include "core/lock.h"
 #include "core/pagemap.h"
@@ -60,7 +61,7 @@ static void chunk_append(mm_desc_chunk *chunk)
 
 static mm_desc_chunk *chunk_create(void)
 {
-    mm_desc_chunk *chunk = mm_map(MM_DESC_CHUNK_BYTES);
+    mm_desc_chunk *chunk = mm_vm_map(MM_DESC_CHUNK_BYTES);
     if (chunk == NULL)
         return NULL;
     chunk->used = 0;
@@ -112,29 +113,30 @@ static void desc_free(mm_span *span)
         chunk_unlink(chunk);
     mm_lock_release(&desc_pool.lock);
     if (release)
-        mm_unmap(chunk, MM_DESC_CHUNK_BYTES);
+        mm_vm_unmap(chunk, MM_DESC_CHUNK_BYTES);
 }
 
-mm_span *mm_span_create(size_t bytes, size_t mapped_pages)
+mm_span *mm_span_create(size_t bytes, size_t align, size_t mapped_pages)
 {
     mm_span *span = desc_alloc();
     if (span == NULL)
         return NULL;
-    char *base = mm_map(bytes);
+    char *base = mm_vm_map(bytes);
     if (base == NULL) {
         desc_free(span);
         return NULL;
     }
     span->base = base;
     span->bytes = bytes;
+    span->block_start = (char *)(((uintptr_t)base + align - 1) & ~(uintptr_t)(align - 1));
     span->next = span->prev = NULL;
     span->list = MM_LIST_NONE;
     span->parked = 0;
     atomic_init(&span->owner, NULL);
     atomic_init(&span->thread_free, 0);
     atomic_init(&span->published_used, 0);
-    if (!mm_pagemap_set(base, mapped_pages, span)) {
-        mm_unmap(base, bytes);
+    if (!mm_pagemap_set(span->block_start, mapped_pages, span)) {
+        mm_vm_unmap(base, bytes);
         desc_free(span);
         return NULL;
     }
@@ -144,8 +146,8 @@ mm_span *mm_span_create(size_t bytes, size_t mapped_pages)
 void mm_span_destroy(mm_span *span)
 {
     size_t mapped_pages = span->kind == MM_SPAN_SLAB ? span->bytes >> MM_PAGE_SHIFT : 1;
-    mm_pagemap_clear(span->base, mapped_pages);
-    mm_unmap(span->base, span->bytes);
+    mm_pagemap_clear(span->block_start, mapped_pages);
+    mm_vm_unmap(span->base, span->bytes);
     desc_free(span);
 }
 
@@ -157,11 +159,21 @@ void mm_slab_format(mm_span *span, unsigned c)
     span->block_size = (uint32_t)size;
     span->block_reciprocal = (((uint64_t)1 << MM_RECIPROCAL_SHIFT) + size - 1) / size;
     span->capacity = (uint32_t)(span->bytes / size);
-    span->bump = span->base;
+    atomic_store_explicit(&span->bump, span->base, memory_order_relaxed);
     span->end = span->base + (size_t)span->capacity * size;
     span->free = NULL;
     span->local_free = NULL;
     span->used = 0;
     span->parked = 0;
     atomic_store_explicit(&span->thread_free, 0, memory_order_relaxed);
+}
+
+void mm_span_lock_pool(void)
+{
+    mm_lock_acquire(&desc_pool.lock);
+}
+
+void mm_span_unlock_pool(void)
+{
+    mm_lock_release(&desc_pool.lock);
 }

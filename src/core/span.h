@@ -13,15 +13,33 @@
 
 #include "core/types.h"
 
-/* A descriptor for a new region of `bytes` mapped from vmalloc, entered in
- * the page map over `mapped_pages` pages; NULL when memory cannot be had.
- * Kind, owner and slab fields are the caller's to set. */
-mm_span *mm_span_create(size_t bytes, size_t mapped_pages);
+/* A descriptor for a new region of `bytes` mapped from vmalloc; its
+ * block_start is the region's first address aligned to `align` (a power of
+ * two, at least a page), and the page map sends `mapped_pages` pages from
+ * there to the descriptor. NULL when memory cannot be had. Kind, owner and
+ * slab fields are the caller's to set. */
+mm_span *mm_span_create(size_t bytes, size_t align, size_t mapped_pages);
 
 /* Clear the span's page-map entries, unmap its region, free its descriptor. */
 void mm_span_destroy(mm_span *span);
 
+/* Whether `ptr` is the start of a block of slab `span` that was ever handed
+ * out: below the slab's bump pointer, and the offset divided by the block
+ * size (by multiplying with a reciprocal exact for offsets below 2^20)
+ * leaves no remainder. */
+static inline bool mm_slab_block_start(const mm_span *span, const void *ptr)
+{
+    uintptr_t offset = (uintptr_t)ptr - (uintptr_t)span->base;
+    uint64_t index = ((uint64_t)offset * span->block_reciprocal) >> MM_RECIPROCAL_SHIFT;
+    return index * span->block_size == offset &&
+           (const char *)ptr < atomic_load_explicit(&span->bump, memory_order_relaxed);
+}
+
 /* Make `span` (a slab with no block out) an empty slab of class `c`. */
 void mm_slab_format(mm_span *span, unsigned c);
+
+/* fork: take and release the descriptor pool's lock (identity.c). */
+void mm_span_lock_pool(void);
+void mm_span_unlock_pool(void);
 
 #endif /* MM_SPAN_H */

@@ -54,7 +54,7 @@
 #define MM_PAGE_SIZE ((size_t)1 << MM_PAGE_SHIFT)
 
 /* Size classes: see size_class.h. */
-#define MM_CLASS_COUNT 41
+#define MM_CLASS_COUNT 40
 #define MM_SMALL_MAX ((size_t)32768)
 #define MM_SLAB_MAX_PAGES 16
 
@@ -67,9 +67,15 @@
 /* Shift of the reciprocal that turns a slab offset into a block index. */
 #define MM_RECIPROCAL_SHIFT 40
 
-/* A free block: its first word links it to the next free block. */
+/* A free block: its first word links it to the next free block, its second
+ * holds its free mark (mm_free_mark in heap.h), which every free writes and
+ * every malloc clears. The mark is what tells a double free from a free: a
+ * live block carries it only if the program wrote that very value there.
+ * The mark is written and read with relaxed atomics: a checked free may look
+ * at a block that its owner is handing out at the same moment. */
 typedef struct mm_block {
     struct mm_block *next;
+    _Atomic uintptr_t mark;
 } mm_block;
 
 typedef atomic_int mm_lock;
@@ -106,18 +112,24 @@ typedef struct mm_span {
     uint8_t parked;         /* not the owner's current slab (owner-only) */
     uint8_t list;           /* enum mm_list: which list holds the slab;
                                guarded by the lock of that list */
-    char *bump;             /* first block never carved into a list */
+    _Atomic(char *) bump;   /* first block never carved into a list; set by
+                               the owner, read by checked frees (relaxed:
+                               a block at or past it was never handed out) */
     char *end;              /* end of the blocks */
 
     /* Shared fields. */
     _Atomic(struct mm_heap *) owner;  /* NULL for large blocks and abandoned slabs */
-    _Atomic uint64_t thread_free;     /* remote-free word, see remote.h */
+    _Atomic uint64_t thread_free;     /* slabs: remote-free word (remote.h);
+                                         large spans: 1 while handed out */
     _Atomic uint32_t published_used;  /* `used` as the owner last published
                                          it (parked or abandoned slabs) */
 
     /* The region, as vmalloc returned it. */
     char *base;
     size_t bytes;
+    char *block_start; /* where the page map's entries begin: the base for
+                          slabs; the block handed out for large spans (the
+                          base, or an aligned address inside the region) */
 
     /* List links: a heap's bin (owner), the abandoned pool, the large cache
      * or a heap's empty cache, whichever the span is on. */
@@ -158,6 +170,17 @@ typedef struct mm_heap {
     mm_lock lock;                 /* CPU identity: who uses the heap now */
     struct mm_heap *next_free;    /* TLS identity: link on the list of
                                      heaps whose thread exited */
+    struct mm_heap *next_all;     /* every heap ever made (identity.c) */
+    bool in_use;                  /* TLS identity: a thread uses it */
+
+    /* Statistics (stats.h): blocks handed out by this heap and blocks freed
+     * by its user, per class; written by the heap's user only, read by
+     * anyone (relaxed atomics, never a locked instruction). */
+    _Atomic uint64_t mallocs[MM_CLASS_COUNT];
+    _Atomic uint64_t frees[MM_CLASS_COUNT];
+    int64_t live_published; /* this heap's share of the global bytes in use */
+    uint64_t remote_freed_unpublished; /* bytes its user freed remotely since
+                                          the last publication */
 } mm_heap;
 
 /* Bounds on what a heap holds beyond its blocks: its cache of empty slabs
@@ -168,13 +191,24 @@ typedef struct mm_heap {
 #define MM_HEAP_CACHE_SHARE 4
 #define MM_HEAP_CURRENT_BYTES ((size_t)64 << 10)
 
+/* Errors an entry point reports through mm_platform_hooks.error. */
+enum mm_error {
+    MM_ERROR_NO_MEMORY = 1, /* memory cannot be had, or the size is absurd */
+    MM_ERROR_INVALID,       /* an argument is invalid (an alignment) */
+};
+
 /* Hooks the hosting environment may install; all optional, all called on
  * slow paths only. */
 typedef struct mm_hooks {
     /* A thread got a heap: arrange for mm_thread_detach at its exit. */
     void (*thread_attached)(mm_heap *heap);
-    /* A pointer was passed to myfree that no live block of ours starts at. */
-    void (*invalid_free)(void *ptr);
+    /* myfree or myrealloc got a pointer that is not a live block; `problem`
+     * is "invalid pointer" or "double free". */
+    void (*bad_pointer)(void *ptr, const char *problem);
+    /* An entry point is about to fail (return NULL). */
+    void (*error)(enum mm_error error);
+    /* vmalloc returns zeroed memory: calloc need not clear fresh regions. */
+    bool maps_zeroed;
 } mm_hooks;
 
 extern mm_hooks mm_platform_hooks;

@@ -1,10 +1,36 @@
 /*
- * hosted.h: what the hosted layer (threads.c, vm_mmap.c) shares.
+ * hosted.h: what the hosted layer's files share.
+ *
+ *   threads.c   the hooks into the core: thread exit, fork, errno, bad
+ *               pointers; installed on first use
+ *   options.c   the MYMALLOC_ environment options and the report at exit
+ *   report.c    everything the library prints (to stderr, without malloc)
+ *   libc.c      the standard malloc family and glibc's extras
+ *   app.c       the application API (allocator_init, ..._verify)
+ *   vm_mmap.c   vmalloc/vmfree over mmap
  */
 #ifndef MM_HOSTED_H
 #define MM_HOSTED_H
 
-/* Install the thread-exit and error hooks; idempotent and thread-safe. */
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Install the hooks; idempotent and thread-safe. */
 void mm_hosted_install(void);
+
+/* Options (options.c): read the environment once; idempotent. */
+void mm_options_read(void);
+extern bool mm_option_verbose;
+
+/* Output (report.c). Each writes whole lines to stderr with write(2), from
+ * a stack buffer: safe inside the allocator's hooks and in any thread. */
+void mm_say(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void mm_verbose(const char *format, ...) __attribute__((format(printf, 1, 2)));
+/* Statistics: totals, bytes held, per size class, and the one-line summary
+ * "mymalloc: stats: mallocs=N frees=N allocated_bytes=N freed_bytes=N
+ * peak_bytes=N held_bytes=N peak_held_bytes=N" that scripts read. */
+void mm_report_stats(void);
+/* Return idle memory (malloc_trim, allocator_cleanup); true if any was. */
+bool mm_hosted_trim(const char *who);
 
 #endif /* MM_HOSTED_H */

@@ -1,0 +1,208 @@
+/*
+ * check.c: the state of a block (double-free detection, myfree_checked) and
+ * the structural check behind allocator_verify. Slow paths only.
+ *
+ * What a checked free may rely on (see check.h): a slab whose owner field
+ * names a heap is on that heap's lists, in its empty cache, or being claimed;
+ * the owner changes and slabs leave the lists only under the heap's
+ * lists_lock (heap.c, bin_add_current and the callers of bin_forget; abandon
+ * clears the owner under it). Holding that lock with the owner unchanged, a
+ * slab on a list stays mapped; one on no list has no block out.
+ */
+#include "core/check.h"
+#include "core/heap.h"
+#include "core/identity.h"
+#include "core/large.h"
+#include "core/lock.h"
+#include "core/pagemap.h"
+#include "core/remote.h"
+#include "core/span.h"
+
+/* The length of a free list, stopping at the first link that leaves the
+ * slab's handed-out blocks or lacks its free mark (reported), or after
+ * `limit` links (a cycle). Also tells whether `wanted` is on it. */
+typedef struct list_walk {
+    uint32_t length;
+    bool found;
+    bool broken;
+} list_walk;
+
+static list_walk walk_free_list(const mm_span *span, mm_block *head, const mm_block *wanted,
+                                uint32_t limit)
+{
+    list_walk walk = {0, false, false};
+    for (mm_block *block = head; block != NULL; block = block->next) {
+        if (!mm_slab_block_start(span, block) || !mm_block_marked_free(block) ||
+            walk.length == limit) {
+            walk.broken = true;
+            return walk;
+        }
+        walk.found |= block == wanted;
+        walk.length++;
+    }
+    return walk;
+}
+
+static mm_block *remote_list(const mm_span *span)
+{
+    return mm_tf_list(atomic_load_explicit(&span->thread_free, memory_order_acquire));
+}
+
+/* Whether `block` is on a free list of `span`; the caller is the slab's user. */
+static bool on_free_lists(const mm_span *span, const mm_block *block)
+{
+    mm_block *lists[3] = {span->free, span->local_free, remote_list(span)};
+    for (unsigned i = 0; i < 3; i++)
+        if (walk_free_list(span, lists[i], block, span->capacity).found)
+            return true;
+    return false;
+}
+
+static enum mm_block_state by_mark(mm_block *block)
+{
+    return mm_block_marked_free(block) ? MM_BLOCK_FREE : MM_BLOCK_LIVE;
+}
+
+enum mm_block_state mm_check_slab_block(mm_heap *user, mm_span *span, mm_block *block)
+{
+    for (;;) {
+        mm_heap *owner = atomic_load_explicit(&span->owner, memory_order_acquire);
+        if (owner == NULL)
+            return by_mark(block);
+        mm_lock_acquire(&owner->lists_lock);
+        if (atomic_load_explicit(&span->owner, memory_order_relaxed) != owner) {
+            /* Abandoned or adopted meanwhile: look again. */
+            mm_lock_release(&owner->lists_lock);
+            continue;
+        }
+        enum mm_block_state state;
+        if (span->list == MM_LIST_NONE)
+            state = MM_BLOCK_FREE; /* cached or being claimed: no block out */
+        else if (owner == user)
+            state = on_free_lists(span, block) ? MM_BLOCK_FREE : MM_BLOCK_LIVE;
+        else
+            state = by_mark(block);
+        mm_lock_release(&owner->lists_lock);
+        return state;
+    }
+}
+
+/* ---- allocator_verify --------------------------------------------------- */
+
+void mm_verify_fail(mm_verifier *v, const char *what, const void *where)
+{
+    if (v->found++ < v->limit)
+        v->report(what, where);
+}
+
+static void verify_slab_pages(mm_verifier *v, mm_span *span)
+{
+    for (size_t p = 0; p < span->bytes >> MM_PAGE_SHIFT; p++) {
+        if (mm_pagemap_lookup(span->base + (p << MM_PAGE_SHIFT)) != span) {
+            mm_verify_fail(v, "page map entry of a slab page does not name its slab", span->base);
+            return;
+        }
+    }
+}
+
+/* The free lists of a slab the caller uses: every link a marked block of the
+ * slab, and the blocks carved from it equal to those out plus those free. */
+static void verify_slab_blocks(mm_verifier *v, mm_span *span)
+{
+    list_walk free = walk_free_list(span, span->free, NULL, span->capacity);
+    list_walk local = walk_free_list(span, span->local_free, NULL, span->capacity);
+    list_walk remote = walk_free_list(span, remote_list(span), NULL, span->capacity);
+    if (free.broken || local.broken || remote.broken) {
+        mm_verify_fail(v, "free list of a slab links to a block that is not free (use after free?)",
+             span->base);
+        return;
+    }
+    char *bump = atomic_load_explicit(&span->bump, memory_order_relaxed);
+    uint32_t carved = (uint32_t)((size_t)(bump - span->base) / span->block_size);
+    if (carved != span->used + free.length + local.length)
+        mm_verify_fail(v, "slab block count: carved != out + free", span->base);
+    if (remote.length > span->used)
+        mm_verify_fail(v, "slab has more remote frees than blocks out", span->base);
+}
+
+static void verify_bin_list(mm_verifier *v, mm_heap *heap, unsigned c, enum mm_list list,
+                            mm_span *head, bool walk_blocks, uint32_t *count, size_t *bytes)
+{
+    mm_span *prev = NULL;
+    for (mm_span *span = head; span != NULL; prev = span, span = span->next) {
+        if (span->prev != prev || span->list != list || span->kind != MM_SPAN_SLAB ||
+            span->size_class != c ||
+            atomic_load_explicit(&span->owner, memory_order_relaxed) != heap) {
+            mm_verify_fail(v, "slab list link, list tag, kind, class or owner is wrong", span);
+            return;
+        }
+        bool is_current = list == MM_LIST_PARTIAL && prev == NULL;
+        bool parked_word = (atomic_load_explicit(&span->thread_free, memory_order_relaxed) &
+                            MM_TF_PARKED) != 0;
+        if (!is_current && !parked_word)
+            mm_verify_fail(v, "a slab that is not current is not parked", span->base);
+        if (++*count > (1u << 24)) {
+            mm_verify_fail(v, "slab list does not end", head);
+            return;
+        }
+        *bytes += span->bytes;
+        verify_slab_pages(v, span);
+        if (walk_blocks)
+            verify_slab_blocks(v, span);
+    }
+}
+
+/* Under the heap's lists_lock; `is_user`: the caller uses the heap. */
+static void verify_heap(mm_verifier *v, mm_heap *heap, bool is_user)
+{
+    size_t slab_bytes = 0;
+    for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
+        mm_bin *bin = &heap->bins[c];
+        uint32_t count = 0;
+        verify_bin_list(v, heap, c, MM_LIST_PARTIAL, bin->partial, is_user, &count, &slab_bytes);
+        verify_bin_list(v, heap, c, MM_LIST_FULL, bin->full, is_user, &count, &slab_bytes);
+        verify_bin_list(v, heap, c, MM_LIST_READY, bin->ready, is_user, &count, &slab_bytes);
+        if (count != atomic_load_explicit(&bin->span_count, memory_order_relaxed))
+            mm_verify_fail(v, "bin slab count differs from its lists", heap);
+        if (is_user && heap->current[c] != (bin->partial != NULL ? bin->partial : &mm_span_none))
+            mm_verify_fail(v, "current slab is not the head of the partial list", heap);
+    }
+    if (slab_bytes != heap->slab_bytes)
+        mm_verify_fail(v, "heap slab bytes differ from its lists", heap);
+    size_t cached = 0;
+    for (size_t p = 0; p <= MM_SLAB_MAX_PAGES; p++) {
+        for (mm_span *span = heap->empty_cache[p]; span != NULL; span = span->next) {
+            if (span->bytes != p << MM_PAGE_SHIFT || span->list != MM_LIST_NONE)
+                mm_verify_fail(v, "empty-cache slab in the wrong bucket or on a list", span);
+            cached += span->bytes;
+        }
+    }
+    if (cached != heap->empty_cache_bytes)
+        mm_verify_fail(v, "empty-cache bytes differ from its slabs", heap);
+}
+
+unsigned mm_verify(mm_heap *user, void (*report)(const char *what, const void *where),
+                   unsigned limit)
+{
+    mm_verifier v = {report, 0, limit};
+    for (mm_heap *heap = mm_heaps_all(); heap != NULL; heap = heap->next_all) {
+#if defined(MM_IDENTITY_CPU)
+        /* Holding a heap's lock makes the caller its user. */
+        bool lock_here = heap != user;
+        if (lock_here)
+            mm_lock_acquire(&heap->lock);
+        bool is_user = true;
+#else
+        bool is_user = heap == user;
+#endif
+        mm_lock_acquire(&heap->lists_lock);
+        verify_heap(&v, heap, is_user);
+        mm_lock_release(&heap->lists_lock);
+#if defined(MM_IDENTITY_CPU)
+        if (lock_here)
+            mm_lock_release(&heap->lock);
+#endif
+    }
+    mm_large_verify(&v);
+    return v.found;
+}

@@ -1,0 +1,123 @@
+/*
+ * stats.c: the counters of stats.h and their sums.
+ *
+ * Global counters are atomics updated on slow paths only. A heap's
+ * live_published is its user's alone; the global live sum is the sum of
+ * every heap's live_published plus the bytes of large blocks in use, so it
+ * is exact whenever every heap has just published.
+ */
+#include "core/stats.h"
+#include "core/identity.h"
+#include "core/size_class.h"
+
+static _Atomic uint64_t held_bytes, peak_held_bytes;
+static _Atomic int64_t live_bytes;
+static _Atomic uint64_t peak_live_bytes;
+static _Atomic uint64_t large_mallocs, large_frees, large_allocated, large_freed;
+static _Atomic uint64_t orphan_frees[MM_CLASS_COUNT];
+
+static void raise_peak(_Atomic uint64_t *peak, uint64_t value)
+{
+    uint64_t seen = atomic_load_explicit(peak, memory_order_relaxed);
+    while (value > seen &&
+           !atomic_compare_exchange_weak_explicit(peak, &seen, value, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+    }
+}
+
+void *mm_vm_map(size_t bytes)
+{
+    void *base = mm_map(bytes);
+    if (base != NULL) {
+        uint64_t now = atomic_fetch_add_explicit(&held_bytes, bytes, memory_order_relaxed) + bytes;
+        raise_peak(&peak_held_bytes, now);
+    }
+    return base;
+}
+
+void mm_vm_unmap(void *base, size_t bytes)
+{
+    atomic_fetch_sub_explicit(&held_bytes, bytes, memory_order_relaxed);
+    mm_unmap(base, bytes);
+}
+
+static void add_live(int64_t delta)
+{
+    int64_t now = atomic_fetch_add_explicit(&live_bytes, delta, memory_order_relaxed) + delta;
+    if (delta > 0 && now > 0)
+        raise_peak(&peak_live_bytes, (uint64_t)now);
+}
+
+static int64_t heap_live(const mm_heap *heap)
+{
+    int64_t live = 0;
+    for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
+        uint64_t out = atomic_load_explicit(&heap->mallocs[c], memory_order_relaxed);
+        uint64_t back = atomic_load_explicit(&heap->frees[c], memory_order_relaxed);
+        live += (int64_t)(out - back) * (int64_t)mm_class_size(c);
+    }
+    return live;
+}
+
+void mm_stats_publish(mm_heap *heap, bool force)
+{
+    int64_t delta = heap_live(heap) - heap->live_published;
+    if (delta == 0 || (!force && delta < MM_STATS_PUBLISH_BYTES && -delta < MM_STATS_PUBLISH_BYTES))
+        return;
+    heap->live_published += delta;
+    add_live(delta);
+}
+
+void mm_stats_large(int64_t bytes)
+{
+    if (bytes > 0) {
+        atomic_fetch_add_explicit(&large_mallocs, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&large_allocated, (uint64_t)bytes, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&large_frees, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&large_freed, (uint64_t)-bytes, memory_order_relaxed);
+    }
+    add_live(bytes);
+}
+
+void mm_stats_orphan_free(unsigned c)
+{
+    atomic_fetch_add_explicit(&orphan_frees[c], 1, memory_order_relaxed);
+    add_live(-(int64_t)mm_class_size(c));
+}
+
+void mm_stats_collect(mm_stats *out)
+{
+    *out = (mm_stats){0};
+    for (mm_heap *heap = mm_heaps_all(); heap != NULL; heap = heap->next_all) {
+        out->heaps++;
+        for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
+            out->classes[c].mallocs += atomic_load_explicit(&heap->mallocs[c], memory_order_relaxed);
+            out->classes[c].frees += atomic_load_explicit(&heap->frees[c], memory_order_relaxed);
+            out->classes[c].slabs +=
+                atomic_load_explicit(&heap->bins[c].span_count, memory_order_relaxed);
+        }
+    }
+    for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
+        out->classes[c].frees += atomic_load_explicit(&orphan_frees[c], memory_order_relaxed);
+        out->mallocs += out->classes[c].mallocs;
+        out->frees += out->classes[c].frees;
+        out->allocated_bytes += out->classes[c].mallocs * mm_class_size(c);
+        out->freed_bytes += out->classes[c].frees * mm_class_size(c);
+    }
+    out->large_mallocs = atomic_load_explicit(&large_mallocs, memory_order_relaxed);
+    out->large_frees = atomic_load_explicit(&large_frees, memory_order_relaxed);
+    out->large_allocated_bytes = atomic_load_explicit(&large_allocated, memory_order_relaxed);
+    out->large_freed_bytes = atomic_load_explicit(&large_freed, memory_order_relaxed);
+    out->mallocs += out->large_mallocs;
+    out->frees += out->large_frees;
+    out->allocated_bytes += out->large_allocated_bytes;
+    out->freed_bytes += out->large_freed_bytes;
+    /* The sampled peak can trail the exact sums: never report less than the
+     * bytes in use now. */
+    uint64_t in_use = out->allocated_bytes > out->freed_bytes ? out->allocated_bytes - out->freed_bytes : 0;
+    uint64_t peak = atomic_load_explicit(&peak_live_bytes, memory_order_relaxed);
+    out->peak_bytes = peak > in_use ? peak : in_use;
+    out->held_bytes = atomic_load_explicit(&held_bytes, memory_order_relaxed);
+    out->peak_held_bytes = atomic_load_explicit(&peak_held_bytes, memory_order_relaxed);
+}

@@ -1,0 +1,55 @@
+/*
+ * stats.h: what the allocator counts, for allocator_stats, mallinfo2 and the
+ * MYMALLOC_STATS report.
+ *
+ *   - Bytes held from the system: every vmalloc and vmfree of the core goes
+ *     through mm_vm_map/mm_vm_unmap, which keep the current and peak sum
+ *     (one atomic add per mapping; mapping is a slow path).
+ *   - Small blocks: each heap counts the blocks it hands out and the blocks
+ *     its user frees, per class (heap.h, no locked instruction). Sums over
+ *     all heaps are exact once the threads are quiet.
+ *   - Large blocks: counted under the large-block lock (large.c).
+ *   - Bytes in use and their peak: each heap publishes its share (bytes it
+ *     handed out minus bytes its user freed) into one global sum on its slow
+ *     paths, when the share moved by MM_STATS_PUBLISH_BYTES or more; the peak
+ *     is the largest sum seen then. It may miss a short peak by up to that
+ *     much per heap, plus one slab per class.
+ */
+#ifndef MM_STATS_H
+#define MM_STATS_H
+
+#include "core/types.h"
+
+#define MM_STATS_PUBLISH_BYTES ((int64_t)64 << 10)
+
+/* vmalloc/vmfree with the held-bytes count. */
+void *mm_vm_map(size_t bytes);
+void mm_vm_unmap(void *base, size_t bytes);
+
+/* The heap's user, on a slow path: publish the heap's share of the bytes in
+ * use if it moved enough (or always, when `force`). O(classes). */
+void mm_stats_publish(mm_heap *heap, bool force);
+
+/* A large block of `bytes` was handed out (positive) or freed (negative). */
+void mm_stats_large(int64_t bytes);
+
+/* A block freed by a thread that has no heap to count it in. */
+void mm_stats_orphan_free(unsigned c);
+
+typedef struct mm_stats {
+    uint64_t mallocs, frees;                 /* small and large blocks */
+    uint64_t allocated_bytes, freed_bytes;   /* usable sizes */
+    uint64_t peak_bytes;                     /* peak of allocated - freed */
+    uint64_t held_bytes, peak_held_bytes;    /* from vmalloc, now and peak */
+    uint64_t large_mallocs, large_frees, large_allocated_bytes, large_freed_bytes;
+    uint64_t heaps;                          /* heaps ever made */
+    struct {
+        uint64_t mallocs, frees, slabs;      /* slabs: on heaps' lists now */
+    } classes[MM_CLASS_COUNT];
+} mm_stats;
+
+/* Sum every counter. O(heaps x classes); safe at any time, exact once other
+ * threads are quiet. */
+void mm_stats_collect(mm_stats *out);
+
+#endif /* MM_STATS_H */

@@ -1,0 +1,58 @@
+/*
+ * app.c: the application API of include/mymalloc.h (allocator_init,
+ * allocator_cleanup, allocator_stats, allocator_dump, allocator_verify)
+ * over the core's statistics, trimming and structural check.
+ */
+/* The public header first: the core's headers make what follows hidden. */
+#include "mymalloc.h"
+
+#include "core/check.h"
+#include "core/entry.h"
+#include "core/stats.h"
+#include "hosted/hosted.h"
+
+#define MM_PUBLIC __attribute__((visibility("default")))
+
+MM_PUBLIC int allocator_init(int enable_concurrency)
+{
+    (void)enable_concurrency; /* concurrency is always on; see mymalloc.h */
+    mm_hosted_install();
+    mm_options_read();
+    return 0;
+}
+
+MM_PUBLIC void allocator_cleanup(void)
+{
+    mm_hosted_trim("allocator_cleanup");
+}
+
+MM_PUBLIC void allocator_stats(size_t *allocated, size_t *freed, size_t *peak)
+{
+    mm_stats s;
+    mm_stats_collect(&s);
+    if (allocated != NULL)
+        *allocated = s.allocated_bytes;
+    if (freed != NULL)
+        *freed = s.freed_bytes;
+    if (peak != NULL)
+        *peak = s.peak_bytes;
+}
+
+MM_PUBLIC void allocator_dump(void)
+{
+    mm_report_stats();
+}
+
+static void report_violation(const char *what, const void *where)
+{
+    mm_say("mymalloc: allocator_verify: %s (at %p)", what, where);
+}
+
+MM_PUBLIC int allocator_verify(void)
+{
+    unsigned found = mm_verify(mm_caller_heap(), report_violation, 20);
+    if (found == 0)
+        return 0;
+    mm_say("mymalloc: allocator_verify: %u problem%s found", found, found == 1 ? "" : "s");
+    return -1;
+}

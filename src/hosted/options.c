@@ -1,0 +1,93 @@
+/*
+ * options.c: the MYMALLOC_ environment options, read once when the library
+ * is loaded (or by allocator_init, whichever comes first), in the manner of
+ * jemalloc's MALLOC_CONF and mimalloc's MIMALLOC_ variables:
+ *
+ *   MYMALLOC_STATS=1     print statistics to stderr at exit
+ *   MYMALLOC_VERBOSE=1   report what the allocator decides: the options it
+ *                        read, memory it returns (trim, cleanup), forks
+ *
+ * Values: 1/yes/on/true enable, 0/no/off/false (or empty) disable. Any other
+ * variable whose name starts with MYMALLOC_, and any value not understood,
+ * is reported on stderr rather than ignored.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hosted/hosted.h"
+
+extern char **environ;
+
+bool mm_option_verbose;
+static bool option_stats;
+
+typedef struct option {
+    const char *name;
+    bool *value;
+} option;
+
+static const option options[] = {
+    {"MYMALLOC_STATS", &option_stats},
+    {"MYMALLOC_VERBOSE", &mm_option_verbose},
+};
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+/* 1 for an enabling value, 0 for a disabling one, -1 if not understood. */
+static int parse_flag(const char *value)
+{
+    static const char *const on[] = {"1", "yes", "on", "true"};
+    static const char *const off[] = {"", "0", "no", "off", "false"};
+    for (size_t i = 0; i < sizeof on / sizeof on[0]; i++)
+        if (strcasecmp(value, on[i]) == 0)
+            return 1;
+    for (size_t i = 0; i < sizeof off / sizeof off[0]; i++)
+        if (strcasecmp(value, off[i]) == 0)
+            return 0;
+    return -1;
+}
+
+static void print_stats_at_exit(void)
+{
+    mm_report_stats();
+}
+
+/* `entry` is NAME=VALUE with NAME starting MYMALLOC_. */
+static void read_entry(const char *entry)
+{
+    const char *equals = strchr(entry, '=');
+    size_t name_length = equals != NULL ? (size_t)(equals - entry) : strlen(entry);
+    const char *value = equals != NULL ? equals + 1 : "";
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        if (strlen(options[i].name) != name_length ||
+            strncmp(options[i].name, entry, name_length) != 0)
+            continue;
+        int flag = parse_flag(value);
+        if (flag < 0)
+            mm_say("mymalloc: option %.*s=%s: value not understood (use 1 or 0); ignored",
+                   (int)name_length, entry, value);
+        else
+            *options[i].value = flag != 0;
+        return;
+    }
+    mm_say("mymalloc: unknown option %.*s (known: MYMALLOC_STATS, MYMALLOC_VERBOSE); ignored",
+           (int)name_length, entry);
+}
+
+static pthread_once_t read_once = PTHREAD_ONCE_INIT;
+
+static void read_options(void)
+{
+    for (char **entry = environ; entry != NULL && *entry != NULL; entry++)
+        if (strncmp(*entry, "MYMALLOC_", 9) == 0)
+            read_entry(*entry);
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        mm_verbose("mymalloc: option %s=%d", options[i].name, *options[i].value ? 1 : 0);
+    if (option_stats)
+        atexit(print_stats_at_exit);
+}
+
+__attribute__((constructor)) void mm_options_read(void)
+{
+    pthread_once(&read_once, read_options);
+}
