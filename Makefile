@@ -35,8 +35,30 @@ M5_C := $(BUILD)/m5/mymalloc.c
 M5_H := $(BUILD)/m5/mymalloc.h
 M5_INPUTS := tools/amalgamate.sh src/m5/lab_spinlock.h $(CORE_SRCS) $(CORE_HDRS)
 
-.PHONY: all test soak clean
-all: $(LIB_A) $(LIB_SO) $(M5_C) $(M5_H)
+LAUNCHER := $(BUILD)/mymalloc-run
+VERSION := 0.3
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all test soak clean install
+all: $(LIB_A) $(LIB_SO) $(LAUNCHER) $(M5_C) $(M5_H)
+
+# The launcher preloads the library it was made for: build/ here, the
+# installed copy for make install.
+$(LAUNCHER): tools/mymalloc-run.in
+	@mkdir -p $(dir $@)
+	sed 's|@LIB@|$(abspath $(LIB_SO))|' $< >$@ && chmod 755 $@
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/mymalloc.h $(DESTDIR)$(PREFIX)/include/
+	sed 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' tools/mymalloc.pc.in \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/mymalloc.pc
+	sed 's|@LIB@|$(PREFIX)/lib/libmymalloc.so|' tools/mymalloc-run.in >$(DESTDIR)$(PREFIX)/bin/mymalloc-run
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/mymalloc-run
 
 $(BUILD)/core/%.o: src/core/%.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
