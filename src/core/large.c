@@ -114,6 +114,9 @@ void *mm_large_malloc(size_t size, size_t align, bool *fresh)
     }
     span->kind = MM_SPAN_LARGE;
     span->block_size = 0;
+    /* The block ends where the request does (rounded to pages); an
+     * over-aligned block's region has unused address space beyond it. */
+    span->end = span->block_start + (bytes - (align - MM_PAGE_SIZE));
     mm_lock_acquire(&large.lock);
     large.live_bytes += span->bytes;
     mm_lock_release(&large.lock);

@@ -19,10 +19,11 @@ void *mm_large_malloc(size_t size, size_t align, bool *fresh);
  * is not handed out (a double free). */
 bool mm_large_free(mm_span *span);
 
-/* Bytes usable in the block of large span `span`: to the region's end. */
+/* Bytes usable in the block of large span `span`: its pages (for a block at
+ * the region's base, the whole region). */
 static inline size_t mm_large_usable(const mm_span *span)
 {
-    return span->bytes - (size_t)(span->block_start - span->base);
+    return (size_t)(span->end - span->block_start);
 }
 
 struct mm_verifier;

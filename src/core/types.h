@@ -115,7 +115,7 @@ typedef struct mm_span {
     _Atomic(char *) bump;   /* first block never carved into a list; set by
                                the owner, read by checked frees (relaxed:
                                a block at or past it was never handed out) */
-    char *end;              /* end of the blocks */
+    char *end;              /* end of the blocks (large spans: of the block) */
 
     /* Shared fields. */
     _Atomic(struct mm_heap *) owner;  /* NULL for large blocks and abandoned slabs */
