@@ -5,7 +5,7 @@
  *
  * Each slab has one 64-bit word, thread_free:
  *   bits  0..44  head of a list of blocks freed remotely, shifted right by 3
- *                (blocks are 8-byte aligned, addresses below 2^48)
+ *                (blocks are 16-byte aligned, addresses below 2^48)
  *   bit   45     FULL: parked on the owner's full list
  *   bit   46     ABANDONED: no owner; the slab waits in the abandoned pool
  *   bit   47     PARKED: not the owner's current slab; published_used says
