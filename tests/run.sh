@@ -116,6 +116,14 @@ normal_run() {
         done
     done
 
+    # The wider core API under the same stress: checked frees (and refused
+    # second frees), myrealloc moves, across threads.
+    run_test core/stress-api-t4 180 "$T/core/stress" --threads=4 --ops=200000 --api
+    for kind in pthread clone; do
+        run_test "m5/stress-api-$kind-t4" 180 "$T/m5/stress" --threads=4 --ops=200000 --api \
+            "--$kind"
+    done
+
     run_test core/exhaust-cap 180 "$T/core/exhaust" --case=cap --threads=4
     run_test core/exhaust-fault 180 "$T/core/exhaust" --case=fault --threads=4
     run_test core/exhaust-sizes 120 "$T/core/exhaust" --case=sizes
@@ -144,8 +152,14 @@ normal_run() {
             --ops="$(per_thread 1000000 $n)"
     done
 
+    run_test tsan/stress-api-t4 300 "${TSAN_PREFIX[@]}" "$T/tsan/stress" --threads=4 \
+        --ops=250000 --api
+    run_test tsan-m5/stress-api-t4 300 "${TSAN_PREFIX[@]}" "$T/tsan-m5/stress" --threads=4 \
+        --ops=250000 --api
+
     # AddressSanitizer + UBSan over the test code and the library core.
     run_test asan/stress-t4 300 "$T/asan/stress" --threads=4 --ops=400000
+    run_test asan/stress-api-t4 300 "$T/asan/stress" --threads=4 --ops=200000 --api
     run_test asan/exhaust-cap 300 "$T/asan/exhaust" --case=cap --threads=4
     run_test asan/exhaust-fault 300 "$T/asan/exhaust" --case=fault --threads=4
     run_test asan/exhaust-sizes 120 "$T/asan/exhaust" --case=sizes

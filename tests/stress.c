@@ -12,7 +12,7 @@
  * the figure is mostly the allocator's own (the "bench" runs).
  *
  * usage: stress --threads=N [--ops=STEPS_PER_THREAD] [--runs=R] [--clone]
- *               [--light] [--slots=2000] [--seed=S] [--check-us=2000]
+ *               [--light] [--api] [--slots=2000] [--seed=S] [--check-us=2000]
  */
 #include "provider.h"
 #include "stress_engine.h"
@@ -41,6 +41,7 @@ int main(int argc, char **argv)
     c.check_us = (unsigned)tl_arg_ulong(argc, argv, "check-us", 2000);
     c.kind = tl_parse_thread_kind(argc, argv);
     tl_light_tags = tl_arg_flag(argc, argv, "light");
+    c.api = tl_arg_flag(argc, argv, "api");
     int runs = (int)tl_arg_ulong(argc, argv, "runs", 1);
     if (runs < 1 || runs > MAX_RUNS)
         runs = 1;

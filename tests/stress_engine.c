@@ -3,6 +3,9 @@
  * stress_engine.h). Workers use only mymalloc/myfree, atomics, raw system
  * calls and testlib, so they can run on raw clone() threads.
  */
+#include <string.h>
+
+#include "mymalloc.h"
 #include "stress_engine.h"
 
 #include "provider.h"
@@ -55,6 +58,67 @@ static int mailbox_post(struct mailbox *m, const tl_block *b)
     return ok;
 }
 
+/* Frees `b` (tag verified), plainly or through myfree_checked. `local`: b
+ * was allocated by this thread; if it is small, it sits in a slab of this
+ * thread's heap, where no other thread can hand it out again before a
+ * second checked free, which must then be refused. (A large block goes to
+ * a cache every thread takes from, so a second free could meet another
+ * thread's new block there; the same could happen to a slab emptied by the
+ * free, cached, trimmed by another thread's claim, and mapped again by a
+ * third, all between the two calls: too unlikely to matter here.) The M5
+ * build's heaps are per CPU, shared by the threads that run there: another
+ * thread may take the block at once, so it makes no second free. */
+static void free_block(struct worker *w, tl_block *b, int local, const char *where)
+{
+    if (!w->cfg->api) {
+        tl_free(b, w->live, where);
+        return;
+    }
+    tl_verify(b, where);
+    void *p = b->p;
+    if (myfree_checked(p) != 0)
+        tl_fail("%s: myfree_checked refused a live block %p", where, p);
+#if defined(TL_M5)
+    local = 0;
+#endif
+    if (local && b->size <= 32768 && myfree_checked(p) != -1)
+        tl_fail("%s: myfree_checked accepted a second free of %p", where, p);
+    tl_live_add(w->live, -(long)b->size);
+    b->p = NULL;
+}
+
+/* Moves slot block *b to a new size from the mix with myrealloc; the first
+ * bytes (up to 256) must survive. A NULL (allowed in fault runs) leaves
+ * the block as it was. */
+static void resize(struct worker *w, tl_block *b)
+{
+    uint8_t kept[256];
+    size_t size = tl_size_mix(&w->rng);
+    if (size == 0)
+        size = 1; /* myrealloc(p, 0) would free p */
+    size_t compare = b->size < size ? b->size : size;
+    if (compare > sizeof kept)
+        compare = sizeof kept;
+    tl_verify(b, "stress: before myrealloc");
+    memcpy(kept, b->p, compare);
+    tl_live_add(w->live, (long)size);
+    void *moved = myrealloc(b->p, size);
+    w->ops++;
+    if (moved == NULL) {
+        tl_live_add(w->live, -(long)size);
+        if (!w->cfg->allow_null)
+            tl_fail("stress: myrealloc(%zu) returned NULL with no limit set", size);
+        return;
+    }
+    tl_live_add(w->live, -(long)b->size);
+    if (memcmp(kept, moved, compare) != 0)
+        tl_fail("stress: myrealloc lost the contents of a block");
+    b->p = moved;
+    b->size = size;
+    tl_check_align(moved, size, "myrealloc");
+    tl_fill(b);
+}
+
 /* Frees every block other workers posted to w. */
 static void drain(struct worker *w)
 {
@@ -67,7 +131,7 @@ static void drain(struct worker *w)
     w->box.n = 0;
     tl_spin_unlock(&w->box.lock);
     for (int i = 0; i < n; i++) {
-        tl_free(&got[i], w->live, "stress: free of a block from another thread");
+        free_block(w, &got[i], 0, "stress: free of a block from another thread");
         w->ops++;
     }
 }
@@ -89,6 +153,8 @@ static void release(struct worker *w, int k)
 {
     tl_block b = w->slots[k];
     w->slots[k].p = NULL;
+    if (w->cfg->api && tl_rand(&w->rng) % 8 == 0)
+        resize(w, &b);
     int n = w->cfg->threads;
     if (n > 1 && (int)(tl_rand(&w->rng) % 100) < w->cfg->handoff_pct) {
         int to = (int)(tl_rand(&w->rng) % (uint64_t)(n - 1));
@@ -99,7 +165,7 @@ static void release(struct worker *w, int k)
             return;
         }
     }
-    tl_free(&b, w->live, "stress: free");
+    free_block(w, &b, 1, "stress: free");
     w->ops++;
 }
 
@@ -161,6 +227,7 @@ void stress_default_config(stress_config *c)
     c->allow_null = 0;
     c->seed = 1;
     c->check_us = 2000;
+    c->api = 0;
 }
 
 int stress_run(const stress_config *c, stress_result *r)

@@ -10,7 +10,8 @@
  * the live total swings up and down. Every block is tagged on allocation
  * and fully verified before it is freed, alignment is checked on every
  * block, and the calling thread checks the frugality rule against the
- * provider every `check_us` microseconds while the workers run.
+ * provider every `check_us` microseconds while the workers run. With
+ * `api` set the releases go through the rest of the core API (below).
  */
 #ifndef STRESS_ENGINE_H
 #define STRESS_ENGINE_H
@@ -28,6 +29,10 @@ typedef struct {
     int allow_null;   /* a NULL from mymalloc is tolerated (fault runs) */
     uint64_t seed;
     unsigned check_us; /* frugality check period; 0 = no checks */
+    int api;           /* the wider core API: frees through myfree_checked
+                          (must return 0), a second checked free of each
+                          local one (must return -1), and one release in
+                          eight is a myrealloc first (contents kept) */
 } stress_config;
 
 typedef struct {

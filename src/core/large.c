@@ -139,6 +139,9 @@ bool mm_large_free(mm_span *span)
      * just fell, and the cache must follow it down. */
     dropped = large_cache_make_room(keep ? span->bytes : 0);
     if (keep) {
+        /* An over-aligned block that fell at the base leaves the whole
+         * region usable by the next one. */
+        span->end = span->base + span->bytes;
         span->next = large.head;
         large.head = span;
         large.count++;
