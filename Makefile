@@ -54,7 +54,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -d $(DESTDIR)$(PREFIX)/include/mymalloc
 	install -m 644 include/mymalloc.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/mymalloc/kalloc.h $(DESTDIR)$(PREFIX)/include/mymalloc/
 	sed 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' tools/mymalloc.pc.in \
 		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/mymalloc.pc
 	sed 's|@LIB@|$(PREFIX)/lib/libmymalloc.so|' tools/mymalloc-run.in >$(DESTDIR)$(PREFIX)/bin/mymalloc-run
@@ -80,6 +82,10 @@ $(LIB_SO): $(LIB_OBJS)
 $(M5_H): $(M5_C)
 $(M5_C): $(M5_INPUTS)
 	sh tools/amalgamate.sh $(BUILD)/m5
+
+# The kernel allocator's single-file drop-in (build/kernel/kalloc.[ch]).
+include src/kernel/kernel.mk
+all: $(KERNEL_C) $(KERNEL_H)
 
 -include tests/tests.mk
 

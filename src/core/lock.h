@@ -8,6 +8,9 @@
  * does not is best helped by yielding at once (small-object churn of the M5
  * build at 32 threads on 2 cores: 4 looks 167 Mops/s, 16 looks 153, 64
  * looks 128, 256 looks 126; 2 threads unchanged at about 190).
+ * Under MM_PLATFORM_KERNEL (the kernel allocator) there is no scheduler to
+ * yield to and mm_yield is a pause, so the lock only spins: there a holder
+ * runs with interrupts off and is never preempted.
  *
  * Acquire ordering on success, release on unlock: everything written under
  * the lock is visible to the next holder.

@@ -6,16 +6,28 @@
  *                             keeps one heap per thread), the hosted library
  *                             installs thread-exit and error hooks;
  *   MM_PLATFORM_FREESTANDING  no TLS, no libc (the M5 drop-in): heaps are per
- *                             CPU and locked, threads may share a TLS area.
- * and this header gives the core, for either:
+ *                             CPU and locked, threads may share a TLS area;
+ *   MM_PLATFORM_KERNEL        inside an operating-system kernel (the kernel
+ *                             allocator, src/kernel): no scheduler below it,
+ *                             no page mapping, the CPU number from the
+ *                             embedder's kalloc_cpu_current.
+ * and this header gives the core, for any of them:
  *   mm_cpu_relax()      a pause hint inside a spin loop;
  *   mm_yield()          give the CPU away (sched_yield where there is a
- *                       kernel to ask, else a pause);
+ *                       kernel to ask, else a pause; the kernel platform
+ *                       has nobody to ask and only pauses);
+ * for the hosted and freestanding platforms:
  *   mm_cpu_hint()       (CPU identity) a small number that tends to differ
  *                       between threads running at the same time;
- *   mm_map(), mm_unmap() page mapping: the embedder's vmalloc and vmfree.
+ *   mm_map(), mm_unmap() page mapping: the embedder's vmalloc and vmfree;
+ * and for the kernel platform:
+ *   mm_cpu_current(), mm_cpu_count()
+ *                       the embedder's kalloc_cpu_current and
+ *                       kalloc_cpu_count, unchanged;
+ *   mm_irq_save(), mm_irq_restore()
+ *                       interrupts off and back (the embedder's hook).
  * Everything here is inline: the core's objects reference no symbol but
- * vmalloc and vmfree.
+ * vmalloc and vmfree, the kernel allocator's none but the two CPU hooks.
  */
 #ifndef MM_PLATFORM_H
 #define MM_PLATFORM_H
@@ -24,20 +36,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(MM_PLATFORM_HOSTED) + defined(MM_PLATFORM_FREESTANDING) != 1
-#error "define exactly one of MM_PLATFORM_HOSTED, MM_PLATFORM_FREESTANDING"
+#if defined(MM_PLATFORM_HOSTED) + defined(MM_PLATFORM_FREESTANDING) + \
+        defined(MM_PLATFORM_KERNEL) != 1
+#error "define exactly one of MM_PLATFORM_HOSTED, MM_PLATFORM_FREESTANDING, MM_PLATFORM_KERNEL"
 #endif
 
 #if defined(MM_PLATFORM_HOSTED)
 #define MM_IDENTITY_TLS 1
-#else
+#elif defined(MM_PLATFORM_FREESTANDING)
 #define MM_IDENTITY_CPU 1
 #endif
 
+#if defined(MM_PLATFORM_KERNEL)
+#include "mymalloc/kalloc.h" /* kalloc_cpu_current, kalloc_cpu_count */
+
+static inline int mm_cpu_current(void) { return kalloc_cpu_current(); }
+static inline int mm_cpu_count(void) { return kalloc_cpu_count(); }
+
+/* Interrupts off around a critical section, and back as they were: the
+ * embedder's KALLOC_IRQ_SAVE and KALLOC_IRQ_RESTORE (kalloc.h; by default
+ * nothing). */
+static inline unsigned long mm_irq_save(void) { return KALLOC_IRQ_SAVE(); }
+static inline void mm_irq_restore(unsigned long saved) { KALLOC_IRQ_RESTORE(saved); }
+#else
 #include "mymalloc.h" /* vmalloc, vmfree */
 
 static inline void *mm_map(size_t bytes) { return vmalloc(NULL, bytes); }
 static inline void mm_unmap(void *base, size_t bytes) { vmfree(base, bytes); }
+#endif
 
 static inline void mm_cpu_relax(void)
 {
@@ -51,10 +77,11 @@ static inline void mm_cpu_relax(void)
 }
 
 /* sched_yield by a raw system call: no libc, no errno (a thread started by
- * raw clone() may share its TLS with another). */
+ * raw clone() may share its TLS with another). A kernel has no scheduler
+ * below it to ask: there it is a pause. */
 static inline void mm_yield(void)
 {
-#if defined(__linux__) && defined(__x86_64__)
+#if defined(__linux__) && defined(__x86_64__) && !defined(MM_PLATFORM_KERNEL)
     long ret;
     __asm__ __volatile__("syscall" : "=a"(ret) : "a"(24L /* SYS_sched_yield */)
                          : "rcx", "r11", "memory");

@@ -1,0 +1,262 @@
+/*
+ * kalloc.c: the entry points kalloc_init, kalloc and kfree, and the
+ * out-of-memory path that gathers what the CPUs hold (kalloc.h is the
+ * contract; layout.h the structures, their invariants and the lock order).
+ *
+ * Where a call goes:
+ *   kalloc(1 .. 2048)        its CPU's lock: the CPU's slabs (slab.c)
+ *   kalloc(2049 .. 4096)     its CPU's lock: the CPU's page cache
+ *   kalloc(more)             the buddy lock (buddy.c)
+ *   kfree(small block)       its CPU's lock if the CPU owns the block's slab,
+ *                            else a push on the owner's inbox, no lock
+ *   kfree(page)              its CPU's lock: the CPU's page cache
+ *   kfree(larger block)      the buddy lock
+ * A call that takes its CPU's lock first frees up to MMK_INBOX_BATCH blocks
+ * that other CPUs left on the CPU's inbox.
+ *
+ * Out of memory: a kalloc that finds nothing reclaims: each CPU in turn,
+ * under its lock, frees everything on its inbox and gives its empty current
+ * slabs and all its cached pages back to the buddy allocator, where they
+ * merge. Then the kalloc tries once more, and a small one takes a block
+ * from any CPU's slabs of its class before it returns NULL.
+ *
+ * Static data: the one pointer below.
+ */
+#include "mymalloc/kalloc.h"
+#include "kernel/buddy.h"
+#include "kernel/locking.h"
+#include "kernel/page_cache.h"
+#include "kernel/slab.h"
+
+/* Set by kalloc_init, which runs before any other call on any CPU: the
+ * kernel's own start-up of the other CPUs orders it before their reads. */
+static struct mmk_heap *the_heap;
+
+/* Page indices are 32-bit, with MMK_NIL and the sentinel kept apart. */
+#define MMK_MAX_PAGES ((size_t)1 << 31)
+
+static uintptr_t align_up(uintptr_t n, uintptr_t alignment)
+{
+    return (n + alignment - 1) & ~(alignment - 1);
+}
+
+void kalloc_init(void *heap_start, void *heap_end)
+{
+    the_heap = NULL;
+    uintptr_t start = align_up((uintptr_t)heap_start, MM_PAGE_SIZE);
+    uintptr_t end = (uintptr_t)heap_end & ~(uintptr_t)(MM_PAGE_SIZE - 1);
+    if (end <= start)
+        return;
+    size_t npages = (end - start) >> MM_PAGE_SHIFT;
+    if (npages > MMK_MAX_PAGES)
+        npages = MMK_MAX_PAGES;
+    int count = mm_cpu_count();
+    uint32_t ncpu = count < 1 ? 1 : count > MMK_MAX_CPUS ? MMK_MAX_CPUS : (uint32_t)count;
+
+    /* The control block, the CPUs, the descriptors (and the sentinel). */
+    size_t cpus_at = align_up(sizeof(struct mmk_heap), 64);
+    size_t pages_at = cpus_at + ncpu * sizeof(struct mmk_cpu);
+    size_t meta_pages = align_up(pages_at + (npages + 1) * sizeof(struct mmk_page), MM_PAGE_SIZE) >>
+                        MM_PAGE_SHIFT;
+    if (meta_pages >= npages)
+        return;
+
+    struct mmk_heap *heap = (struct mmk_heap *)start;
+    heap->base = (char *)start;
+    heap->base_pfn = start >> MM_PAGE_SHIFT;
+    heap->npages = (uint32_t)npages;
+    heap->bytes = npages << MM_PAGE_SHIFT;
+    heap->ncpu = ncpu;
+    heap->cpus = (struct mmk_cpu *)(start + cpus_at);
+    heap->pages = (struct mmk_page *)(start + pages_at);
+
+    /* Atomic stores, one per descriptor: also keeps the compiler from
+     * turning the loop into a call to memset. */
+    for (size_t i = 0; i <= npages; i++)
+        mmk_set_kind(&heap->pages[i], MMK_INSIDE);
+    struct mmk_page *no_slab = mmk_page(heap, mmk_no_slab(heap));
+    no_slab->free = NULL;
+    no_slab->carved = MM_PAGE_SIZE;
+    no_slab->used = 0;
+
+    for (uint32_t i = 0; i < ncpu; i++) {
+        struct mmk_cpu *cpu = &heap->cpus[i];
+        atomic_init(&cpu->lock, 0);
+        cpu->cached = 0;
+        mmk_list_init(&cpu->cache);
+        for (unsigned c = 0; c < MMK_CLASSES; c++) {
+            cpu->current[c] = mmk_no_slab(heap);
+            mmk_list_init(&cpu->partial[c]);
+        }
+        cpu->taken = NULL;
+        atomic_init(&cpu->inbox, NULL);
+    }
+
+    atomic_init(&heap->buddy_lock, 0);
+#if defined(KALLOC_SINGLE_LOCK)
+    atomic_init(&heap->single_lock, 0);
+#endif
+    heap->free_orders = 0;
+    for (unsigned k = 0; k < MMK_ORDERS; k++)
+        mmk_list_init(&heap->free[k]);
+    heap->largest = (size_t)MM_PAGE_SIZE << mmk_buddy_init(heap, (uint32_t)meta_pages, heap->npages);
+    the_heap = heap;
+}
+
+/* The caller's CPU. Numbers out of range share a CPU's structures, which
+ * their locks keep safe. */
+static struct mmk_cpu *this_cpu(struct mmk_heap *heap)
+{
+    unsigned id = (unsigned)mm_cpu_current();
+    if (MM_UNLIKELY(id >= heap->ncpu))
+        id %= heap->ncpu;
+    return &heap->cpus[id];
+}
+
+/* Locks the caller's CPU and frees a few blocks from its inbox. */
+static void cpu_enter(struct mmk_heap *heap, struct mmk_cpu *cpu)
+{
+    mmk_cpu_lock(cpu);
+    if (MM_UNLIKELY(mmk_inbox_waiting(cpu)))
+        mmk_inbox_collect(heap, cpu, MMK_INBOX_BATCH);
+}
+
+/* Each CPU in turn gives back what it holds idle. O(CPUs * (blocks on its
+ * inbox + MMK_CLASSES + cached pages * MMK_ORDERS)). */
+static void reclaim(struct mmk_heap *heap)
+{
+    for (uint32_t i = 0; i < heap->ncpu; i++) {
+        struct mmk_cpu *cpu = &heap->cpus[i];
+        mmk_cpu_lock(cpu);
+        mmk_inbox_collect(heap, cpu, SIZE_MAX);
+        mmk_slab_release_empty(heap, cpu);
+        mmk_cache_flush(heap, cpu);
+        mmk_cpu_unlock(cpu);
+    }
+}
+
+static void *small_alloc(struct mmk_heap *heap, unsigned c)
+{
+    struct mmk_cpu *cpu = this_cpu(heap);
+    cpu_enter(heap, cpu);
+    void *block = mmk_slab_alloc(heap, cpu, c);
+    mmk_cpu_unlock(cpu);
+    if (MM_LIKELY(block != NULL))
+        return block;
+
+    reclaim(heap);
+    mmk_cpu_lock(cpu);
+    block = mmk_slab_alloc(heap, cpu, c);
+    mmk_cpu_unlock(cpu);
+    for (uint32_t i = 0; block == NULL && i < heap->ncpu; i++) {
+        struct mmk_cpu *victim = &heap->cpus[i];
+        mmk_cpu_lock(victim);
+        block = mmk_slab_steal(heap, victim, c);
+        mmk_cpu_unlock(victim);
+    }
+    return block;
+}
+
+/* A block of 2^order pages: a single page from the CPU's page cache, more
+ * from the buddy allocator. */
+static uint32_t pages_take(struct mmk_heap *heap, unsigned order)
+{
+    uint32_t index;
+    if (order == 0) {
+        struct mmk_cpu *cpu = this_cpu(heap);
+        cpu_enter(heap, cpu);
+        index = mmk_cache_take(heap, cpu);
+        mmk_cpu_unlock(cpu);
+    } else {
+        mmk_buddy_lock(heap);
+        index = mmk_buddy_take(heap, order);
+        mmk_buddy_unlock(heap);
+    }
+    return index;
+}
+
+static void *pages_alloc(struct mmk_heap *heap, unsigned order)
+{
+    uint32_t index = pages_take(heap, order);
+    if (MM_UNLIKELY(index == MMK_NIL)) {
+        reclaim(heap);
+        index = pages_take(heap, order);
+    }
+    return index == MMK_NIL ? NULL : mmk_page_address(heap, index);
+}
+
+void *kalloc(size_t size)
+{
+    struct mmk_heap *heap = the_heap;
+    /* Size 0 wraps around to the largest size_t. */
+    if (heap == NULL || size - 1 >= heap->largest)
+        return NULL;
+    unsigned long irq = mmk_call_begin(heap);
+    void *block;
+    if (size <= MMK_SMALL_MAX) {
+        block = small_alloc(heap, mmk_size_class(size));
+    } else {
+        size_t pages = (size + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
+        unsigned order = pages == 1 ? 0 : 64u - (unsigned)__builtin_clzll((unsigned long long)pages - 1);
+        block = pages_alloc(heap, order);
+    }
+    mmk_call_end(heap, irq);
+    return block;
+}
+
+static void small_free(struct mmk_heap *heap, uint32_t index, struct mmk_page *slab, void *ptr)
+{
+    /* The slab cannot change while one of its blocks is out (slab.c). */
+    if (((uintptr_t)ptr & (mmk_class_bytes(slab->size_class) - 1)) != 0)
+        return;
+    struct mmk_cpu *owner = &heap->cpus[slab->cpu];
+    struct mmk_cpu *cpu = this_cpu(heap);
+    if (owner != cpu) {
+        mmk_inbox_push(owner, ptr);
+        return;
+    }
+    cpu_enter(heap, cpu);
+    mmk_slab_free(heap, cpu, index, ptr);
+    mmk_cpu_unlock(cpu);
+}
+
+static void pages_free(struct mmk_heap *heap, uint32_t index, unsigned order)
+{
+    if (order == 0) {
+        struct mmk_cpu *cpu = this_cpu(heap);
+        cpu_enter(heap, cpu);
+        mmk_cache_put(heap, cpu, index);
+        mmk_cpu_unlock(cpu);
+    } else {
+        mmk_buddy_lock(heap);
+        mmk_buddy_give(heap, index, order);
+        mmk_buddy_unlock(heap);
+    }
+}
+
+void kfree(void *ptr)
+{
+    struct mmk_heap *heap = the_heap;
+    if (ptr == NULL || heap == NULL)
+        return;
+    /* Below the region, the difference wraps to a huge offset. */
+    uintptr_t offset = (uintptr_t)ptr - (uintptr_t)heap->base;
+    if (offset >= heap->bytes)
+        return;
+    uint32_t index = (uint32_t)(offset >> MM_PAGE_SHIFT);
+    struct mmk_page *page = mmk_page(heap, index);
+    unsigned long irq = mmk_call_begin(heap);
+    switch (mmk_kind(page)) {
+    case MMK_SLAB:
+        small_free(heap, index, page, ptr);
+        break;
+    case MMK_BLOCK:
+        /* The block's order, like its kind, is fixed while it is out. */
+        if ((offset & (MM_PAGE_SIZE - 1)) == 0)
+            pages_free(heap, index, page->order);
+        break;
+    default: /* no live block starts here: ignored */
+        break;
+    }
+    mmk_call_end(heap, irq);
+}

@@ -1,0 +1,45 @@
+# tests/kernel/rules.mk: the kernel allocator's test programs (included by
+# tests/tests.mk). The simulated multiprocessor, tests/kernel/sim.c, is
+# linked three times against the amalgamation $(KERNEL_C), compiled as a
+# kernel would compile it (plus -g):
+#   $(TB)/kernel/sim         the normal build
+#   $(TB)/kernel/sim-single  -DKALLOC_SINGLE_LOCK, for the throughput
+#                            comparison and its own correctness run
+#   $(TB)/kernel/sim-tsan    everything under ThreadSanitizer
+# with the test kit's testlib and provider, compiled again here with a
+# section per function so that the linker drops what would reference
+# mymalloc (tl_alloc, tl_free).
+-include src/kernel/kernel.mk
+
+TK := $(TB)/kernel
+TK_KALLOC_CFLAGS := $(TESTS_M5_CFLAGS) -g
+TK_SIM_CFLAGS := $(TESTS_CFLAGS) -I$(KERNEL_DIR)
+
+$(TK)/kalloc.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
+	$(TESTS_CC) $(TK_KALLOC_CFLAGS) -c $< -o $@
+$(TK)/kalloc-single.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
+	$(TESTS_CC) $(TK_KALLOC_CFLAGS) -DKALLOC_SINGLE_LOCK -c $< -o $@
+$(TK)/kalloc-tsan.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
+	$(TESTS_CC) $(TK_KALLOC_CFLAGS) $(TESTS_TSAN) -c $< -o $@
+
+$(TK)/sim.o: tests/kernel/sim.c $(KERNEL_H) | $(TK)/.dir
+	$(TESTS_CC) $(TK_SIM_CFLAGS) -MMD -MP -c $< -o $@
+$(TK)/sim-tsan.o: tests/kernel/sim.c $(KERNEL_H) | $(TK)/.dir
+	$(TESTS_CC) $(TK_SIM_CFLAGS) $(TESTS_TSAN) -MMD -MP -c $< -o $@
+
+TK_KIT := $(TK)/testlib.o $(TK)/provider.o
+TK_KIT_TSAN := $(TK)/testlib-tsan.o $(TK)/provider-tsan.o
+$(TK)/%.o: tests/%.c | $(TK)/.dir
+	$(TESTS_CC) $(TESTS_CFLAGS) -ffunction-sections -MMD -MP -c $< -o $@
+$(TK)/%-tsan.o: tests/%.c | $(TK)/.dir
+	$(TESTS_CC) $(TESTS_CFLAGS) $(TESTS_TSAN) -ffunction-sections -MMD -MP -c $< -o $@
+
+TK_LINK := -Wl,--gc-sections -lpthread
+$(TK)/sim: $(TK)/sim.o $(TK)/kalloc.o $(TK_KIT)
+	$(TESTS_CC) $^ -o $@ $(TK_LINK)
+$(TK)/sim-single: $(TK)/sim.o $(TK)/kalloc-single.o $(TK_KIT)
+	$(TESTS_CC) $^ -o $@ $(TK_LINK)
+$(TK)/sim-tsan: $(TK)/sim-tsan.o $(TK)/kalloc-tsan.o $(TK_KIT_TSAN)
+	$(TESTS_CC) $(TESTS_TSAN) $^ -o $@ $(TK_LINK)
+
+TESTS_SUITE_BINS += $(TK)/sim $(TK)/sim-single $(TK)/sim-tsan
