@@ -91,6 +91,8 @@ void *mm_large_malloc(size_t size, size_t align, bool *fresh)
         return NULL;
     if (align < MM_PAGE_SIZE)
         align = MM_PAGE_SIZE;
+    if (size == 0)
+        size = 1; /* a block has a page, or it could sit at its region's end */
     /* Room for the block wherever the first aligned address falls. */
     size_t bytes = ((size + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1)) + (align - MM_PAGE_SIZE);
     mm_span *span = NULL;

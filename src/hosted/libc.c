@@ -69,17 +69,11 @@ MM_PUBLIC void *aligned_alloc(size_t alignment, size_t size)
     return mm_aligned_alloc(alignment, size);
 }
 
-/* glibc's memalign rounds an alignment that is not a power of two up to one. */
+/* Like aligned_alloc: an alignment that is not a power of two is EINVAL, as
+ * the manual describes (glibc 2.36 itself rounds it up). */
 MM_PUBLIC void *memalign(size_t alignment, size_t size)
 {
-    if (alignment != 0 && (alignment & (alignment - 1)) != 0) {
-        if (alignment > SIZE_MAX / 2 + 1) {
-            errno = EINVAL;
-            return NULL;
-        }
-        alignment = (size_t)1 << (64 - __builtin_clzl(alignment));
-    }
-    return mm_aligned_alloc(alignment == 0 ? 1 : alignment, size);
+    return mm_aligned_alloc(alignment, size);
 }
 
 MM_PUBLIC void *valloc(size_t size)
