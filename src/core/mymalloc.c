@@ -305,9 +305,9 @@ void *mm_realloc(void *ptr, size_t size)
         report_bad_pointer(ptr, "invalid pointer");
         return fail(MM_ERROR_INVALID);
     }
-    /* In place when it fits and a fresh block would not be less than half
-     * the size (a large block grows into its region's slack this way). */
-    if (size <= usable && size <= MM_LARGE_MAX && block_bytes(size) * 2 > usable)
+    /* In place when it fits and the block is at most twice what a fresh
+     * block would take (a large block grows into its region's slack). */
+    if (size <= usable && size <= MM_LARGE_MAX && block_bytes(size) * 2 >= usable)
         return ptr;
     void *moved = mm_malloc(size);
     if (moved == NULL)

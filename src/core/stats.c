@@ -113,11 +113,11 @@ void mm_stats_collect(mm_stats *out)
     out->frees += out->large_frees;
     out->allocated_bytes += out->large_allocated_bytes;
     out->freed_bytes += out->large_freed_bytes;
-    /* The sampled peak can trail the exact sums: never report less than the
-     * bytes in use now. */
+    /* The sampled peak can trail the exact sums: it is raised to the bytes
+     * in use now, so a peak once reported never falls. */
     uint64_t in_use = out->allocated_bytes > out->freed_bytes ? out->allocated_bytes - out->freed_bytes : 0;
-    uint64_t peak = atomic_load_explicit(&peak_live_bytes, memory_order_relaxed);
-    out->peak_bytes = peak > in_use ? peak : in_use;
+    raise_peak(&peak_live_bytes, in_use);
+    out->peak_bytes = atomic_load_explicit(&peak_live_bytes, memory_order_relaxed);
     out->held_bytes = atomic_load_explicit(&held_bytes, memory_order_relaxed);
     out->peak_held_bytes = atomic_load_explicit(&peak_held_bytes, memory_order_relaxed);
 }

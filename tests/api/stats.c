@@ -1,0 +1,316 @@
+/*
+ * stats: the application API.
+ *
+ * allocator_init(0)/(1) return 0. allocator_stats(&a, &f, &p): any argument
+ * may be NULL; on a quiet process a grows by exactly the usable sizes of the
+ * blocks allocated, f by those freed, a - f returns to where it was; summed
+ * over threads (blocks allocated on one thread and freed on another); the
+ * peak is at least the live peak created minus 64 KiB per thread.
+ * mallinfo2: uordblks is the live bytes (a - f), arena >= uordblks.
+ * allocator_dump prints to stderr and mentions size classes.
+ * allocator_cleanup keeps every live block valid (small, large, aligned, on
+ * this thread and others), the allocator stays usable, and it gives the
+ * memory of freed large blocks and of this thread's idle slabs back.
+ *
+ * Linked with -lmymalloc.
+ */
+#include "api_test.h"
+
+#include <malloc.h>
+#include <pthread.h>
+#include <mymalloc.h>
+
+#define PER_THREAD_SLACK (64 * API_KIB)
+
+struct stats {
+    size_t a, f, p;
+};
+
+static struct stats get_stats(void)
+{
+    struct stats s;
+    allocator_stats(&s.a, &s.f, &s.p);
+    CHECKF(s.a >= s.f, "allocated %zu < freed %zu", s.a, s.f);
+    return s;
+}
+
+static void test_init_and_nulls(void)
+{
+    CHECK(allocator_init(0) == 0);
+    CHECK(allocator_init(1) == 0);
+    CHECK(allocator_init(0) == 0);
+    allocator_stats(NULL, NULL, NULL);
+    size_t a = 0, f = 0, p = 0, a2 = 0, f2 = 0, p2 = 0;
+    allocator_stats(&a, NULL, NULL);
+    allocator_stats(NULL, &f, NULL);
+    allocator_stats(NULL, NULL, &p);
+    allocator_stats(&a2, &f2, &p2);
+    /* Nothing happened in between. */
+    CHECK(a == a2 && f == f2 && p == p2);
+    printf("ok allocator_init returns 0; allocator_stats takes NULLs\n");
+}
+
+static void test_counts_one_thread(void)
+{
+    enum { N = 1000 };
+    static void *b[N];
+    const size_t sizes[] = {1, 24, 100, 1000, 5000, 40000, 300000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t S = sizes[k];
+        int n = S > 10000 ? 40 : N;
+        struct stats s0 = get_stats();
+        size_t usable = 0;
+        for (int i = 0; i < n; i++) {
+            b[i] = mymalloc(S);
+            CHECK(b[i] != NULL);
+            usable += myusable_size(b[i]);
+        }
+        struct stats s1 = get_stats();
+        CHECKF(s1.a - s0.a == usable, "size %zu: allocated grew by %zu, usable sizes sum %zu",
+               S, s1.a - s0.a, usable);
+        CHECK(s1.a - s0.a >= (size_t)n * S);
+        CHECKF(s1.f == s0.f, "size %zu: freed moved from %zu to %zu without a free", S, s0.f,
+               s1.f);
+        /* mallinfo2's uordblks counts the same live bytes. */
+        struct mallinfo2 mi = mallinfo2();
+        CHECKF(mi.uordblks == s1.a - s1.f, "uordblks %zu != allocated - freed %zu",
+               mi.uordblks, s1.a - s1.f);
+        CHECK(mi.arena >= mi.uordblks);
+        for (int i = 0; i < n; i++)
+            myfree(b[i]);
+        struct stats s2 = get_stats();
+        CHECKF(s2.f - s1.f == usable, "size %zu: freed grew by %zu, usable sizes sum %zu", S,
+               s2.f - s1.f, usable);
+        CHECK(s2.a == s1.a);
+        CHECK(s2.a - s2.f == s0.a - s0.f);
+        /* The peak does not fall (beyond the sampling slack). */
+        CHECKF(s2.p + PER_THREAD_SLACK >= s1.p && s1.p + PER_THREAD_SLACK >= s0.p,
+               "peak %zu -> %zu -> %zu", s0.p, s1.p, s2.p);
+    }
+    /* calloc, realloc and aligned blocks count too. */
+    struct stats s0 = get_stats();
+    void *c = mycalloc(100, 10), *al = myaligned_alloc(256, 1000);
+    CHECK(c && al);
+    void *r = mymalloc(10);
+    CHECK(r);
+    r = myrealloc(r, 100000);
+    CHECK(r);
+    struct stats s1 = get_stats();
+    CHECK(s1.a - s1.f >= s0.a - s0.f + 1000 + 1000 + 100000);
+    myfree(c);
+    myfree(al);
+    myfree(r);
+    struct stats s2 = get_stats();
+    CHECKF(s2.a - s2.f == s0.a - s0.f, "live bytes %zu -> %zu after calloc/aligned/realloc",
+           s0.a - s0.f, s2.a - s2.f);
+    printf("ok allocator_stats: exact usable sizes allocated and freed, one thread\n");
+}
+
+static void test_peak(void)
+{
+    enum { N = 4096 };
+    static void *b[N];
+    struct stats s0 = get_stats();
+    /* 16 MiB live in 4 KiB blocks, then one 8 MiB block on top. */
+    for (int i = 0; i < N; i++) {
+        b[i] = mymalloc(4096);
+        CHECK(b[i] != NULL);
+    }
+    void *big = mymalloc(8 * API_MIB);
+    CHECK(big);
+    struct stats s1 = get_stats();
+    size_t live = s1.a - s1.f;
+    CHECKF(s1.p + PER_THREAD_SLACK >= live, "peak %zu below live %zu", s1.p, live);
+    myfree(big);
+    for (int i = 0; i < N; i++)
+        myfree(b[i]);
+    struct stats s2 = get_stats();
+    CHECKF(s2.p + PER_THREAD_SLACK >= live, "peak %zu below the earlier live %zu", s2.p, live);
+    CHECK(s2.p >= s0.p);
+    printf("FIGURES: peak=%zu live_at_peak=%zu\n", s2.p, live);
+    printf("ok allocator_stats: peak >= live peak - 64 KiB\n");
+}
+
+/* ---- threads ------------------------------------------------------------- */
+
+enum { THREADS = 4, PER = 2000 };
+static void *shared[THREADS][PER];
+static pthread_barrier_t bar;
+
+static void *alloc_free_main(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    /* Allocate own, hand over, free the next thread's blocks. */
+    for (int i = 0; i < PER; i++) {
+        shared[t][i] = mymalloc(100 + (size_t)(i % 7) * 100);
+        CHECK(shared[t][i] != NULL);
+    }
+    pthread_barrier_wait(&bar);
+    int o = (t + 1) % THREADS;
+    for (int i = 0; i < PER; i++)
+        myfree(shared[o][i]);
+    pthread_barrier_wait(&bar);
+    return NULL;
+}
+
+static void test_counts_threads(void)
+{
+    struct stats s0 = get_stats();
+    pthread_t th[THREADS];
+    pthread_barrier_init(&bar, NULL, THREADS);
+    for (int t = 0; t < THREADS; t++)
+        CHECK(pthread_create(&th[t], NULL, alloc_free_main, (void *)(intptr_t)t) == 0);
+    for (int t = 0; t < THREADS; t++)
+        CHECK(pthread_join(th[t], NULL) == 0);
+    pthread_barrier_destroy(&bar);
+    struct stats s1 = get_stats();
+    size_t requested = 0;
+    for (int i = 0; i < PER; i++)
+        requested += 100 + (size_t)(i % 7) * 100;
+    requested *= THREADS;
+    CHECKF(s1.a - s0.a >= requested, "allocated grew %zu < %zu requested on 4 threads",
+           s1.a - s0.a, requested);
+    CHECKF(s1.f - s0.f >= requested, "freed grew %zu < %zu freed across threads", s1.f - s0.f,
+           requested);
+    /* pthread_create/join may allocate (thread stacks are mmap'd by libc,
+     * but its own bookkeeping is malloc'd); allow a little. */
+    long long d = (long long)(s1.a - s1.f) - (long long)(s0.a - s0.f);
+    CHECKF(d >= -4096 && d <= 4096, "live bytes moved by %lld across 4 threads", d);
+    CHECK(s1.p + THREADS * PER_THREAD_SLACK >= requested / THREADS);
+    printf("ok allocator_stats: summed over threads, cross-thread frees\n");
+}
+
+/* ---- dump ---------------------------------------------------------------- */
+
+static void dump_child(void *arg)
+{
+    (void)arg;
+    void *p = mymalloc(100), *q = mymalloc(5000), *r = mymalloc(1 << 20);
+    allocator_dump();
+    myfree(p);
+    myfree(q);
+    myfree(r);
+}
+
+static void test_dump(void)
+{
+    char *err;
+    int st = api_in_child(dump_child, NULL, 20, &err);
+    CHECKF(api_exited0(st), "allocator_dump child: %s", api_status_str(st));
+    CHECKF(strlen(err) > 0, "allocator_dump printed nothing on stderr");
+    CHECKF(api_find_line(err, NULL, "class") != NULL,
+           "allocator_dump does not mention size classes:\n%.2000s", err);
+    printf("FIGURES: dump_bytes=%zu\n", strlen(err));
+    free(err);
+    printf("ok allocator_dump prints to stderr, mentions size classes\n");
+}
+
+/* ---- cleanup ------------------------------------------------------------- */
+
+struct holder {
+    void *blocks[64];
+    pthread_barrier_t *bar;
+};
+
+static void *holder_main(void *arg)
+{
+    struct holder *h = arg;
+    for (int i = 0; i < 64; i++) {
+        size_t s = 16 + (size_t)i * 1000;
+        h->blocks[i] = mymalloc(s);
+        CHECK(h->blocks[i]);
+        api_tag(h->blocks[i], s, 1000 + i);
+    }
+    pthread_barrier_wait(h->bar); /* blocks ready */
+    pthread_barrier_wait(h->bar); /* main cleaned up */
+    for (int i = 0; i < 64; i++) {
+        CHECK(api_tag_ok(h->blocks[i], 16 + (size_t)i * 1000, 1000 + i));
+        myfree(h->blocks[i]);
+    }
+    allocator_cleanup();
+    return NULL;
+}
+
+static void test_cleanup(void)
+{
+    enum { N = 2000 };
+    static unsigned char *b[N];
+    static size_t bs[N];
+    /* Another thread's blocks must survive this thread's cleanup. */
+    pthread_barrier_t hb;
+    pthread_barrier_init(&hb, NULL, 2);
+    struct holder h = {.bar = &hb};
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, holder_main, &h) == 0);
+    pthread_barrier_wait(&hb);
+
+    allocator_cleanup();
+    size_t held0 = mallinfo2().arena;
+    uint64_t r = 5;
+    for (int i = 0; i < N; i++) {
+        bs[i] = i % 100 == 0 ? API_MIB + api_rng(&r) % API_MIB : api_rng(&r) % 5000;
+        b[i] = i % 10 == 0 ? myaligned_alloc(512, bs[i]) : mymalloc(bs[i]);
+        CHECK(b[i] != NULL);
+        api_tag(b[i], bs[i], i);
+    }
+    /* Free every other block: idle memory next to live blocks. */
+    for (int i = 0; i < N; i += 2)
+        myfree(b[i]);
+    allocator_cleanup();
+    for (int i = 1; i < N; i += 2)
+        CHECKF(api_tag_ok(b[i], bs[i], i), "block %d (%zu bytes) damaged by cleanup", i,
+               bs[i]);
+    /* Still usable: reallocate the freed half, verify everything. */
+    for (int i = 0; i < N; i += 2) {
+        b[i] = mymalloc(bs[i]);
+        CHECK(b[i] != NULL);
+        api_tag(b[i], bs[i], i);
+    }
+    CHECK(allocator_verify() == 0);
+    for (int i = 0; i < N; i++) {
+        CHECK(api_tag_ok(b[i], bs[i], i));
+        myfree(b[i]);
+    }
+    pthread_barrier_wait(&hb);
+    CHECK(pthread_join(th, NULL) == 0);
+    pthread_barrier_destroy(&hb);
+
+    /* 32 MiB of large blocks and 4 MiB of small ones freed, then cleanup:
+     * what is held goes back near where it was. */
+    for (int i = 0; i < 32; i++) {
+        b[i] = mymalloc(API_MIB + (size_t)i * 4096);
+        CHECK(b[i]);
+        memset(b[i], 1, 4096);
+    }
+    for (int i = 32; i < N; i++) {
+        b[i] = mymalloc(2000);
+        CHECK(b[i]);
+    }
+    size_t held1 = mallinfo2().arena;
+    for (int i = 0; i < N; i++)
+        myfree(b[i]);
+    allocator_cleanup();
+    size_t held2 = mallinfo2().arena;
+    printf("FIGURES: held_before=%zu held_full=%zu held_after_cleanup=%zu\n", held0, held1,
+           held2);
+    CHECKF(held2 <= held0 + API_MIB, "held %zu after cleanup, %zu before the blocks", held2,
+           held0);
+    CHECK(allocator_verify() == 0);
+    void *p = mymalloc(100);
+    CHECK(p);
+    myfree(p);
+    printf("ok allocator_cleanup: live blocks intact, usable, memory returned\n");
+}
+
+int main(void)
+{
+    test_init_and_nulls();
+    test_counts_one_thread();
+    test_peak();
+    test_counts_threads();
+    test_dump();
+    test_cleanup();
+    CHECK(allocator_verify() == 0);
+    printf("stats: all checks passed\n");
+    return 0;
+}
