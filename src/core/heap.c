@@ -417,7 +417,7 @@ static void slab_parked_free(mm_heap *heap, mm_span *span)
 
 void mm_heap_slab_event(mm_heap *heap, mm_span *span)
 {
-    mm_stats_publish(heap, false);
+    mm_stats_publish(heap, span->size_class);
     if (span->parked)
         slab_parked_free(heap, span);
     else if (span->used == 0)
@@ -468,7 +468,7 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
             return NULL;
     }
 #endif
-    mm_stats_publish(heap, false);
+    mm_stats_publish(heap, c);
     bool reclaimed = false;
     unsigned adoptions = 0;
     for (;;) {

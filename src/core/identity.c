@@ -44,10 +44,11 @@ static mm_heap *heap_create(void)
         atomic_init(&heap->lock, 0);
         heap->next_free = NULL;
         heap->in_use = false;
-        heap->live_published = 0;
+        heap->unpublished = 0;
         for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
             atomic_init(&heap->mallocs[c], 0);
             atomic_init(&heap->frees[c], 0);
+            heap->class_counted[c] = 0;
         }
     }
     return heap;
@@ -95,7 +96,7 @@ void mm_reclaim(mm_heap *held)
  * the heap to the idle list. */
 static void heap_retire(mm_heap *heap)
 {
-    mm_stats_publish(heap, true);
+    mm_stats_publish_all(heap);
     mm_heap_abandon(heap);
     heap->in_use = false;
     mm_lock_acquire(&idle_heaps.lock);

@@ -162,32 +162,37 @@ static void free_remote(mm_span *span, mm_block *block)
         mm_stats_orphan_free(span->size_class);
     } else {
         mm_heap_count(&heap->frees[span->size_class]);
-        /* Remote frees never reach the heap's own slow paths: publish
-         * from here once they add up. */
-        heap->remote_freed_unpublished += span->block_size;
-        if (heap->remote_freed_unpublished >= (uint64_t)MM_STATS_PUBLISH_BYTES) {
-            heap->remote_freed_unpublished = 0;
-            mm_stats_publish(heap, true);
-        }
+        /* Remote frees never reach the heap's own slow paths. */
+        mm_stats_publish(heap, span->size_class);
     }
     mm_remote_free(span, block);
 }
 #endif
 
+/* The free of a marked block: a double free, unless the walk (or the
+ * owner's lock) says the block is live after all. */
+static __attribute__((noinline)) void free_owned_marked(mm_heap *user, mm_span *span,
+                                                        mm_block *block)
+{
+    if (mm_check_slab_block(user, span, block) != MM_BLOCK_LIVE)
+        report_bad_pointer(block, "double free");
+    else
+        mm_heap_free_local(user, span, block);
+}
+
 /* Free a block of slab `span` that `user` (the caller's heap, or the heap
  * it locked) owns, after checking its free mark. */
 static inline void free_owned(mm_heap *user, mm_span *span, mm_block *block)
 {
-    if (MM_UNLIKELY(mm_block_marked_free(block)) &&
-        mm_check_slab_block(user, span, block) != MM_BLOCK_LIVE) {
-        report_bad_pointer(block, "double free");
-        return;
-    }
-    mm_heap_free_local(user, span, block);
+    if (MM_UNLIKELY(mm_block_marked_free(block)))
+        free_owned_marked(user, span, block);
+    else
+        mm_heap_free_local(user, span, block);
 }
 
 /* Free a block that is not the caller's own: a large block, or (TLS) a
- * block of another heap's slab. False if `ptr` is not a live block. */
+ * block of another heap's slab. False if `ptr` is not a live block, with
+ * *problem saying why. */
 static bool free_other(mm_span *span, void *ptr, const char **problem)
 {
     *problem = "invalid pointer";
@@ -213,13 +218,21 @@ static bool free_other(mm_span *span, void *ptr, const char **problem)
 #endif
 }
 
+/* mm_free's slow path, out of line so that the fast path needs no frame. */
+static __attribute__((noinline)) void free_slow(mm_span *span, void *ptr)
+{
+    const char *problem = "invalid pointer";
+    if (span == NULL || !free_other(span, ptr, &problem))
+        report_bad_pointer(ptr, problem);
+}
+
 void mm_free(void *ptr)
 {
     if (ptr == NULL)
         return;
     mm_span *span = mm_pagemap_lookup(ptr);
     if (MM_UNLIKELY(span == NULL)) {
-        report_bad_pointer(ptr, "invalid pointer");
+        free_slow(span, ptr);
         return;
     }
 #if defined(MM_IDENTITY_TLS)
@@ -244,9 +257,7 @@ void mm_free(void *ptr)
         return;
     }
 #endif
-    const char *problem;
-    if (!free_other(span, ptr, &problem))
-        report_bad_pointer(ptr, problem);
+    free_slow(span, ptr);
 }
 
 int mm_free_checked(void *ptr)

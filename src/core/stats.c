@@ -2,9 +2,10 @@
  * stats.c: the counters of stats.h and their sums.
  *
  * Global counters are atomics updated on slow paths only. A heap's
- * live_published is its user's alone; the global live sum is the sum of
- * every heap's live_published plus the bytes of large blocks in use, so it
- * is exact whenever every heap has just published.
+ * class_counted and unpublished are its user's alone; the global live sum
+ * is the sum over heaps of (class_counted summed - unpublished) plus the
+ * bytes of large blocks in use, so it is exact whenever every heap has just
+ * published everything.
  */
 #include "core/stats.h"
 #include "core/identity.h"
@@ -48,24 +49,33 @@ static void add_live(int64_t delta)
         raise_peak(&peak_live_bytes, (uint64_t)now);
 }
 
-static int64_t heap_live(const mm_heap *heap)
+static void count_class(mm_heap *heap, unsigned c)
 {
-    int64_t live = 0;
-    for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
-        uint64_t out = atomic_load_explicit(&heap->mallocs[c], memory_order_relaxed);
-        uint64_t back = atomic_load_explicit(&heap->frees[c], memory_order_relaxed);
-        live += (int64_t)(out - back) * (int64_t)mm_class_size(c);
-    }
-    return live;
+    uint64_t out = atomic_load_explicit(&heap->mallocs[c], memory_order_relaxed);
+    uint64_t back = atomic_load_explicit(&heap->frees[c], memory_order_relaxed);
+    int64_t live = (int64_t)(out - back) * (int64_t)mm_class_size(c);
+    heap->unpublished += live - heap->class_counted[c];
+    heap->class_counted[c] = live;
 }
 
-void mm_stats_publish(mm_heap *heap, bool force)
+static void publish(mm_heap *heap)
 {
-    int64_t delta = heap_live(heap) - heap->live_published;
-    if (delta == 0 || (!force && delta < MM_STATS_PUBLISH_BYTES && -delta < MM_STATS_PUBLISH_BYTES))
-        return;
-    heap->live_published += delta;
-    add_live(delta);
+    add_live(heap->unpublished);
+    heap->unpublished = 0;
+}
+
+void mm_stats_publish(mm_heap *heap, unsigned c)
+{
+    count_class(heap, c);
+    if (heap->unpublished >= MM_STATS_PUBLISH_BYTES || -heap->unpublished >= MM_STATS_PUBLISH_BYTES)
+        publish(heap);
+}
+
+void mm_stats_publish_all(mm_heap *heap)
+{
+    for (unsigned c = 0; c < MM_CLASS_COUNT; c++)
+        count_class(heap, c);
+    publish(heap);
 }
 
 void mm_stats_large(int64_t bytes)

@@ -9,11 +9,13 @@
  *     its user frees, per class (heap.h, no locked instruction). Sums over
  *     all heaps are exact once the threads are quiet.
  *   - Large blocks: counted under the large-block lock (large.c).
- *   - Bytes in use and their peak: each heap publishes its share (bytes it
- *     handed out minus bytes its user freed) into one global sum on its slow
- *     paths, when the share moved by MM_STATS_PUBLISH_BYTES or more; the peak
- *     is the largest sum seen then. It may miss a short peak by up to that
- *     much per heap, plus one slab per class.
+ *   - Bytes in use and their peak: on each slow path of a class (and each
+ *     remote free) the heap's user counts the class's change in bytes in use
+ *     (blocks handed out minus blocks freed, O(1)); once the changes add up
+ *     to MM_STATS_PUBLISH_BYTES either way they go into one global sum, whose
+ *     largest value is the peak. It may miss a short peak by up to that much
+ *     per heap, plus what a class moves between two of its slow paths (about
+ *     a slab).
  */
 #ifndef MM_STATS_H
 #define MM_STATS_H
@@ -26,9 +28,12 @@
 void *mm_vm_map(size_t bytes);
 void mm_vm_unmap(void *base, size_t bytes);
 
-/* The heap's user, on a slow path: publish the heap's share of the bytes in
- * use if it moved enough (or always, when `force`). O(classes). */
-void mm_stats_publish(mm_heap *heap, bool force);
+/* The heap's user, on a slow path of class `c`: count the class's change,
+ * and publish the heap's changes if they add up. O(1). */
+void mm_stats_publish(mm_heap *heap, unsigned c);
+
+/* The heap's user is leaving it: count every class and publish. O(classes). */
+void mm_stats_publish_all(mm_heap *heap);
 
 /* A large block of `bytes` was handed out (positive) or freed (negative). */
 void mm_stats_large(int64_t bytes);

@@ -178,9 +178,11 @@ typedef struct mm_heap {
      * anyone (relaxed atomics, never a locked instruction). */
     _Atomic uint64_t mallocs[MM_CLASS_COUNT];
     _Atomic uint64_t frees[MM_CLASS_COUNT];
-    int64_t live_published; /* this heap's share of the global bytes in use */
-    uint64_t remote_freed_unpublished; /* bytes its user freed remotely since
-                                          the last publication */
+    /* Its user's bookkeeping of the global bytes in use (stats.c): per
+     * class the bytes counted so far, and their change not yet added to the
+     * global sum. */
+    int64_t class_counted[MM_CLASS_COUNT];
+    int64_t unpublished;
 } mm_heap;
 
 /* Bounds on what a heap holds beyond its blocks: its cache of empty slabs
