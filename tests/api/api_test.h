@@ -362,4 +362,11 @@ static inline const char *api_find_line(const char *text, const char *prefix,
     return NULL;
 }
 
+/* qsort order of pointers, by address. */
+static inline int api_cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 #endif /* API_TEST_H */

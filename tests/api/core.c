@@ -73,12 +73,6 @@ static void test_sizes(void)
     printf("ok mymalloc: %zu sizes 0 .. 8 MiB, aligned, usable size writable\n", count);
 }
 
-static int cmp_ptr(const void *a, const void *b)
-{
-    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void test_zero_and_absurd(void)
 {
     enum { N = 3000 };
@@ -87,7 +81,7 @@ static void test_zero_and_absurd(void)
         p[i] = mymalloc(0);
         check_block(p[i], 0, 16);
     }
-    qsort(p, N, sizeof p[0], cmp_ptr);
+    qsort(p, N, sizeof p[0], api_cmp_ptr);
     for (int i = 1; i < N; i++)
         CHECKF(p[i] != p[i - 1], "mymalloc(0) returned %p twice", p[i]);
     for (int i = 0; i < N; i++)

@@ -68,12 +68,6 @@ static void test_malloc_sizes(void)
     printf("ok malloc sizes (%zu sizes, 0 .. 8 MiB + 1)\n", n);
 }
 
-static int cmp_ptr(const void *a, const void *b)
-{
-    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void test_malloc_zero(void)
 {
     enum { N = 2000 };
@@ -83,7 +77,7 @@ static void test_malloc_zero(void)
         CHECKF(p[i] != NULL, "malloc(0) #%d", i);
         CHECK(api_aligned(p[i], 16) || alloc != API_MYMALLOC);
     }
-    qsort(p, N, sizeof p[0], cmp_ptr);
+    qsort(p, N, sizeof p[0], api_cmp_ptr);
     for (int i = 1; i < N; i++)
         CHECKF(p[i] != p[i - 1], "malloc(0) returned %p twice", p[i]);
     for (int i = 0; i < N; i++)

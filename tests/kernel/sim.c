@@ -406,16 +406,25 @@ static void sum_calls(unsigned long *calls, unsigned long *nulls_small, unsigned
     }
 }
 
-static void case_random(int live_pct)
+/* A fresh heap, the random phase on every CPU (seeded with `seed`), and
+ * its calls summed; returns the seconds it took. */
+static double timed_random_run(uint64_t seed, unsigned long *calls, unsigned long *nulls_small,
+                               unsigned long *nulls_large)
 {
-    live_share = (long)(heap_bytes() / 100 * (size_t)live_pct) / ncpus;
-    cpus_reset(1);
+    cpus_reset(seed);
     kalloc_init(heap_lo, heap_hi);
     double t0 = tl_now();
     run_cpus(random_phase);
     double secs = tl_now() - t0;
+    sum_calls(calls, nulls_small, nulls_large);
+    return secs;
+}
+
+static void case_random(int live_pct)
+{
+    live_share = (long)(heap_bytes() / 100 * (size_t)live_pct) / ncpus;
     unsigned long calls, nulls_small, nulls_large;
-    sum_calls(&calls, &nulls_small, &nulls_large);
+    double secs = timed_random_run(1, &calls, &nulls_small, &nulls_large);
     check_largest(kind_name(workload));
     tl_figure("%s cpus=%d calls=%lu %.2fMcalls/s null_small=%lu null_large=%lu",
               kind_name(workload), ncpus, calls, calls / secs / 1e6, nulls_small, nulls_large);
@@ -425,13 +434,8 @@ static void case_bench(void)
 {
     tl_light_tags = 1;
     live_share = (long)(heap_bytes() / 2) / ncpus;
-    cpus_reset(2);
-    kalloc_init(heap_lo, heap_hi);
-    double t0 = tl_now();
-    run_cpus(random_phase);
-    double secs = tl_now() - t0;
     unsigned long calls, nulls_small, nulls_large;
-    sum_calls(&calls, &nulls_small, &nulls_large);
+    double secs = timed_random_run(2, &calls, &nulls_small, &nulls_large);
     tl_printf("calls=%lu secs=%.3f\n", calls, secs);
     tl_figure("cpus=%d calls_per_sec=%.0f", ncpus, calls / secs);
 }
