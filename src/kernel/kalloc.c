@@ -45,7 +45,8 @@ void kalloc_init(void *heap_start, void *heap_end)
     the_heap = NULL;
     uintptr_t start = align_up((uintptr_t)heap_start, MM_PAGE_SIZE);
     uintptr_t end = (uintptr_t)heap_end & ~(uintptr_t)(MM_PAGE_SIZE - 1);
-    if (end <= start)
+    /* A start in the last page of the address space rounds up to 0. */
+    if (end <= start || start < (uintptr_t)heap_start)
         return;
     size_t npages = (end - start) >> MM_PAGE_SHIFT;
     if (npages > MMK_MAX_PAGES)
@@ -135,6 +136,21 @@ static void reclaim(struct mmk_heap *heap)
     }
 }
 
+/* After a reclaim, other CPUs may have refilled their page caches with up
+ * to a refill's worth of the pages it freed: take one back from any of
+ * them. MMK_NIL when every cache is empty. O(CPUs). */
+static uint32_t steal_cached_page(struct mmk_heap *heap)
+{
+    uint32_t index = MMK_NIL;
+    for (uint32_t i = 0; index == MMK_NIL && i < heap->ncpu; i++) {
+        struct mmk_cpu *victim = &heap->cpus[i];
+        mmk_cpu_lock(victim);
+        index = mmk_cache_steal(heap, victim);
+        mmk_cpu_unlock(victim);
+    }
+    return index;
+}
+
 static void *small_alloc(struct mmk_heap *heap, unsigned c)
 {
     struct mmk_cpu *cpu = this_cpu(heap);
@@ -153,6 +169,15 @@ static void *small_alloc(struct mmk_heap *heap, unsigned c)
         mmk_cpu_lock(victim);
         block = mmk_slab_steal(heap, victim, c);
         mmk_cpu_unlock(victim);
+    }
+    /* A page another CPU cached again since the reclaim becomes a slab
+     * here: put it on this CPU's cache, where the slab refill looks. */
+    uint32_t page;
+    while (block == NULL && (page = steal_cached_page(heap)) != MMK_NIL) {
+        mmk_cpu_lock(cpu);
+        mmk_cache_put(heap, cpu, page);
+        block = mmk_slab_alloc(heap, cpu, c);
+        mmk_cpu_unlock(cpu);
     }
     return block;
 }
@@ -181,6 +206,16 @@ static void *pages_alloc(struct mmk_heap *heap, unsigned order)
     if (MM_UNLIKELY(index == MMK_NIL)) {
         reclaim(heap);
         index = pages_take(heap, order);
+        /* Other CPUs may have cached the reclaimed pages again: a single
+         * page is taken from their caches; for a larger block, their
+         * caches are flushed once more (a CPU that keeps refilling at the
+         * same moment can still make that retry fail). */
+        if (index == MMK_NIL && order == 0) {
+            index = steal_cached_page(heap);
+        } else if (index == MMK_NIL) {
+            reclaim(heap);
+            index = pages_take(heap, order);
+        }
     }
     return index == MMK_NIL ? NULL : mmk_page_address(heap, index);
 }

@@ -30,6 +30,23 @@ static void cache_give_back(struct mmk_heap *heap, struct mmk_cpu *cpu, uint32_t
     }
 }
 
+/* The most recently cached page, handed out. */
+static uint32_t cache_pop(struct mmk_heap *heap, struct mmk_cpu *cpu)
+{
+    uint32_t index = cpu->cache.head;
+    mmk_list_unlink(heap, &cpu->cache, index);
+    cpu->cached--;
+    struct mmk_page *page = mmk_page(heap, index);
+    page->order = 0;
+    mmk_set_kind(page, MMK_BLOCK);
+    return index;
+}
+
+uint32_t mmk_cache_steal(struct mmk_heap *heap, struct mmk_cpu *cpu)
+{
+    return cpu->cache.head == MMK_NIL ? MMK_NIL : cache_pop(heap, cpu);
+}
+
 uint32_t mmk_cache_take(struct mmk_heap *heap, struct mmk_cpu *cpu)
 {
     if (cpu->cache.head == MMK_NIL) {
@@ -43,13 +60,7 @@ uint32_t mmk_cache_take(struct mmk_heap *heap, struct mmk_cpu *cpu)
         for (uint32_t page = 1u << order; page-- > 0;)
             cache_add(heap, cpu, first + page);
     }
-    uint32_t index = cpu->cache.head;
-    mmk_list_unlink(heap, &cpu->cache, index);
-    cpu->cached--;
-    struct mmk_page *page = mmk_page(heap, index);
-    page->order = 0;
-    mmk_set_kind(page, MMK_BLOCK);
-    return index;
+    return cache_pop(heap, cpu);
 }
 
 void mmk_cache_put(struct mmk_heap *heap, struct mmk_cpu *cpu, uint32_t index)

@@ -22,6 +22,10 @@ uint32_t mmk_cache_take(struct mmk_heap *heap, struct mmk_cpu *cpu);
  * (MMK_CACHE_BATCH * O(MMK_ORDERS)). */
 void mmk_cache_put(struct mmk_heap *heap, struct mmk_cpu *cpu, uint32_t index);
 
+/* The out-of-memory path, on another CPU's cache: a cached page, now BLOCK
+ * of order 0, without refilling; MMK_NIL when the cache is empty. O(1). */
+uint32_t mmk_cache_steal(struct mmk_heap *heap, struct mmk_cpu *cpu);
+
 /* The out-of-memory path: every cached page goes back to the buddy
  * allocator. O(cached pages * MMK_ORDERS) under the buddy lock. */
 void mmk_cache_flush(struct mmk_heap *heap, struct mmk_cpu *cpu);

@@ -7,6 +7,9 @@ if [ "$mode" = normal ]; then
     K=$T/kernel
     run_test kernel/amalgamation 60 tests/kernel/check_amalgamation.sh
     run_test kernel/edges 60 "$K/sim" --case=edges --cpus=1
+    # NULL while a page is free, with pages moving between CPU caches.
+    run_test kernel/low-memory-c2 60 "$K/low_memory" 2 3
+    run_test kernel/low-memory-c4 60 "$K/low_memory" 4 3
     for w in small pages mix; do
         run_test "kernel/$w-c8" 60 "$K/sim" --case=$w --cpus=8 --ops=100000
     done

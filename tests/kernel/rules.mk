@@ -42,4 +42,8 @@ $(TK)/sim-single: $(TK)/sim.o $(TK)/kalloc-single.o $(TK_KIT)
 $(TK)/sim-tsan: $(TK)/sim-tsan.o $(TK)/kalloc-tsan.o $(TK_KIT_TSAN)
 	$(TESTS_CC) $(TESTS_TSAN) $^ -o $@ $(TK_LINK)
 
-TESTS_SUITE_BINS += $(TK)/sim $(TK)/sim-single $(TK)/sim-tsan
+# The low-memory race test: the amalgamation and one file, nothing else.
+$(TK)/low_memory: tests/kernel/low_memory.c $(TK)/kalloc.o $(KERNEL_H) | $(TK)/.dir
+	$(TESTS_CC) $(TK_SIM_CFLAGS) tests/kernel/low_memory.c $(TK)/kalloc.o -o $@ -lpthread
+
+TESTS_SUITE_BINS += $(TK)/sim $(TK)/sim-single $(TK)/sim-tsan $(TK)/low_memory
