@@ -23,7 +23,9 @@ void mm_options_read(void);
 extern bool mm_option_verbose;
 
 /* Output (report.c). Each writes whole lines to stderr with write(2), from
- * a stack buffer: safe inside the allocator's hooks and in any thread. */
+ * a stack buffer: safe inside the allocator's hooks and in any thread.
+ * Every line the library prints starts with "mymalloc", so that scripts can
+ * tell it from the program's own output. */
 void mm_say(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void mm_verbose(const char *format, ...) __attribute__((format(printf, 1, 2)));
 /* Statistics: totals, bytes held, per size class, and the one-line summary

@@ -51,26 +51,26 @@ void mm_report_stats(void)
     mm_stats s;
     mm_stats_collect(&s);
     unsigned long long in_use = s.allocated_bytes - s.freed_bytes;
-    mm_say("mymalloc statistics (pid %d)", (int)getpid());
-    mm_say("  blocks handed out   %llu, freed %llu, in use %llu",
+    mm_say("mymalloc: statistics (pid %d)", (int)getpid());
+    mm_say("mymalloc:   blocks handed out   %llu, freed %llu, in use %llu",
            (unsigned long long)s.mallocs, (unsigned long long)s.frees,
            (unsigned long long)(s.mallocs - s.frees));
-    mm_say("  bytes handed out    %llu, freed %llu, in use %llu, peak in use %llu",
+    mm_say("mymalloc:   bytes handed out    %llu, freed %llu, in use %llu, peak in use %llu",
            (unsigned long long)s.allocated_bytes, (unsigned long long)s.freed_bytes, in_use,
            (unsigned long long)s.peak_bytes);
-    mm_say("  bytes held from the system %llu, peak %llu; heaps %llu",
+    mm_say("mymalloc:   bytes held from the system %llu, peak %llu; heaps %llu",
            (unsigned long long)s.held_bytes, (unsigned long long)s.peak_held_bytes,
            (unsigned long long)s.heaps);
-    mm_say("  large blocks (> %zu bytes): %llu handed out, %llu freed, %llu bytes in use",
+    mm_say("mymalloc:   large blocks (> %zu bytes): %llu handed out, %llu freed, %llu bytes in use",
            (size_t)MM_SMALL_MAX, (unsigned long long)s.large_mallocs,
            (unsigned long long)s.large_frees,
            (unsigned long long)(s.large_allocated_bytes - s.large_freed_bytes));
-    mm_say("  %5s %7s %12s %12s %12s %6s", "class", "size", "mallocs", "frees", "in use",
+    mm_say("mymalloc:   %5s %7s %12s %12s %12s %6s", "class", "size", "mallocs", "frees", "in use",
            "slabs");
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
         if (s.classes[c].mallocs == 0 && s.classes[c].slabs == 0)
             continue;
-        mm_say("  %5u %7zu %12llu %12llu %12llu %6llu", c, mm_class_size(c),
+        mm_say("mymalloc:   %5u %7zu %12llu %12llu %12llu %6llu", c, mm_class_size(c),
                (unsigned long long)s.classes[c].mallocs,
                (unsigned long long)s.classes[c].frees,
                (unsigned long long)(s.classes[c].mallocs - s.classes[c].frees),
