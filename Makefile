@@ -88,6 +88,8 @@ include src/kernel/kernel.mk
 all: $(KERNEL_C) $(KERNEL_H)
 
 -include tests/tests.mk
+# make bench: the side-by-side benchmark suite (bench/README.md).
+include bench/bench.mk
 
 test: all test-build test-run
 
