@@ -21,8 +21,10 @@
  * pointer passed to myfree that no live block starts at (never returned,
  * interior, or already freed) is reported through the platform's error hook
  * (hosted library: a message on stderr, then abort()) and never corrupts
- * the heap; the one exception is a second free of a small block owned by
- * another thread that races with the first (see myfree_checked).
+ * the heap; the exceptions are a second free of a small block owned by
+ * another thread that races with the first (see myfree_checked), and a
+ * free of a pointer into a slab that another thread unmaps at that very
+ * moment, which may fault instead of being reported.
  */
 #ifndef MYMALLOC_H
 #define MYMALLOC_H

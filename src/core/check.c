@@ -2,12 +2,16 @@
  * check.c: the state of a block (double-free detection, myfree_checked) and
  * the structural check behind allocator_verify. Slow paths only.
  *
- * What a checked free may rely on (see check.h): a slab whose owner field
- * names a heap is on that heap's lists, in its empty cache, or being claimed;
- * the owner changes and slabs leave the lists only under the heap's
- * lists_lock (heap.c, bin_add_current and the callers of bin_forget; abandon
- * clears the owner under it). Holding that lock with the owner unchanged, a
- * slab on a list stays mapped; one on no list has no block out.
+ * What a checked free relies on (see check.h): a slab whose owner field
+ * names a heap, and that the page map still sends the block to, is on that
+ * heap's lists, in its empty cache, being claimed, or being formatted by
+ * the owner; the owner changes and slabs leave the lists only under the
+ * heap's lists_lock (heap.c, bin_add_current and the callers of bin_forget;
+ * abandon clears the owner under it). An abandoned slab (no owner) is in
+ * its class's pool, or adopted and on its way to the adopter's lists, and
+ * leaves the pool only under the pool's lock. Under the right lock, with
+ * the owner unchanged and the page map still naming the descriptor, a slab
+ * on a list stays mapped; one on no list has no block out.
  */
 #include "core/check.h"
 #include "core/heap.h"
@@ -63,27 +67,44 @@ static enum mm_block_state by_mark(mm_block *block)
     return mm_block_marked_free(block) ? MM_BLOCK_FREE : MM_BLOCK_LIVE;
 }
 
+/* Whether `span` still describes the slab in which `block` starts a block
+ * ever handed out. Asked under the lock of the list the slab is on: the
+ * slab cannot be unmapped, or its descriptor reused, meanwhile. */
+static bool still_describes(mm_span *span, mm_block *block)
+{
+    return mm_pagemap_lookup(block) == span && MM_SPAN_GET(span, kind) == MM_SPAN_SLAB &&
+           mm_slab_block_start(span, block);
+}
+
 enum mm_block_state mm_check_slab_block(mm_heap *user, mm_span *span, mm_block *block)
 {
     for (;;) {
+        /* A slab with an owner is looked at under the owner's lists_lock;
+         * one without, under its class's pool lock (abandoned slabs). */
         mm_heap *owner = atomic_load_explicit(&span->owner, memory_order_acquire);
-        if (owner == NULL)
-            return by_mark(block);
-        mm_lock_acquire(&owner->lists_lock);
-        if (atomic_load_explicit(&span->owner, memory_order_relaxed) != owner) {
-            /* Abandoned or adopted meanwhile: look again. */
-            mm_lock_release(&owner->lists_lock);
-            continue;
-        }
-        enum mm_block_state state;
-        if (span->list == MM_LIST_NONE)
+        mm_lock *lock =
+            owner != NULL ? &owner->lists_lock : mm_remote_pool_lock(MM_SPAN_GET(span, size_class));
+        mm_lock_acquire(lock);
+        bool settled = true;
+        enum mm_block_state state = MM_BLOCK_INVALID;
+        if (atomic_load_explicit(&span->owner, memory_order_relaxed) != owner)
+            settled = false; /* abandoned or adopted meanwhile: look again */
+        else if (!still_describes(span, block))
+            state = MM_BLOCK_INVALID; /* unmapped, or reused for another slab */
+        else if (owner == NULL && span->list != MM_LIST_POOL)
+            settled = false; /* adopted, on its way to its new owner's lists */
+        else if (owner == NULL)
+            state = by_mark(block);
+        else if (span->list == MM_LIST_NONE)
             state = MM_BLOCK_FREE; /* cached or being claimed: no block out */
         else if (owner == user)
             state = on_free_lists(span, block) ? MM_BLOCK_FREE : MM_BLOCK_LIVE;
         else
             state = by_mark(block);
-        mm_lock_release(&owner->lists_lock);
-        return state;
+        mm_lock_release(lock);
+        if (settled)
+            return state;
+        mm_cpu_relax();
     }
 }
 

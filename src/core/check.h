@@ -22,10 +22,13 @@ enum mm_block_state {
  *     the heap's lists_lock (O(blocks of the slab));
  *   - slab owned by another heap: under that heap's lists_lock, by the
  *     block's free mark (types.h);
- *   - abandoned slab or slab in transit: by the free mark, without a lock.
- * Holding the owner's lists_lock keeps the slab mapped while it is looked at:
- * every unmap of a slab owned by a heap, or the claim that leads to it,
- * happens under that lock. */
+ *   - abandoned slab: under its pool's lock, by the free mark.
+ * Under the lock it checks again that the page map sends the block to
+ * `span` and that the block starts one handed out: the slab cannot then be
+ * unmapped or its descriptor reused while the block is read, since every
+ * unmap of a slab on a list, or the claim that leads to it, happens under
+ * that lock. A slab in transit (adopted, not yet on its adopter's lists) is
+ * waited for. */
 enum mm_block_state mm_check_slab_block(mm_heap *user, mm_span *span, mm_block *block);
 
 /* A structural check under way: each violation goes to report(), at most

@@ -21,7 +21,9 @@
  *   - slab_bytes sums the bytes of the slabs on the lists;
  *   - the cache and slab_bytes change only under lists_lock.
  * Lock order: heap lock (CPU identity) -> lists_lock -> abandoned-pool lock
- * -> descriptor-pool lock.
+ * -> descriptor-pool lock. The heap registry's and the idle list's locks
+ * (identity.c) are taken alone, except by the fork handler, which takes
+ * every lock, those two first.
  */
 #include "core/heap.h"
 #include "core/identity.h"
@@ -270,9 +272,16 @@ static bool slab_refill(mm_span *span)
 {
     if (span->free != NULL) /* an adopted slab keeps its abandoner's free list */
         return true;
+    /* Each list is taken from where it was before it is published in
+     * span->free, with a compiler barrier between: a fork between the two
+     * stores (the child sees this thread's memory as of that instant)
+     * must not find a block on two lists, or on a list and past the bump,
+     * which would hand it out twice. */
     if (span->local_free != NULL) {
-        span->free = span->local_free;
+        mm_block *list = span->local_free;
         span->local_free = NULL;
+        atomic_signal_fence(memory_order_seq_cst);
+        span->free = list;
         return true;
     }
     uint32_t count;
@@ -295,8 +304,9 @@ static bool slab_refill(mm_span *span)
     for (size_t i = 0; i + 1 < batch; i++)
         mm_block_set_free((mm_block *)(first + i * size), (mm_block *)(first + (i + 1) * size));
     mm_block_set_free((mm_block *)(first + (batch - 1) * size), NULL);
-    span->free = (mm_block *)first;
     atomic_store_explicit(&span->bump, first + batch * size, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    span->free = (mm_block *)first;
     return true;
 }
 

@@ -17,8 +17,11 @@
 #define MM_HEAP_BYTES ((sizeof(mm_heap) + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1))
 
 /* Every heap ever made, newest first, linked by next_all; only ever pushed
- * (release), so a reader (acquire) walks initialised heaps. */
+ * (release), so a reader (acquire) walks initialised heaps. Pushes take
+ * registry_lock, which the fork handler holds while it locks every heap:
+ * no heap joins unlocked. */
 static _Atomic(mm_heap *) all_heaps;
+static mm_lock registry_lock;
 
 mm_heap *mm_heaps_all(void)
 {
@@ -27,11 +30,10 @@ mm_heap *mm_heaps_all(void)
 
 static void heap_register(mm_heap *heap)
 {
-    mm_heap *head = atomic_load_explicit(&all_heaps, memory_order_relaxed);
-    do {
-        heap->next_all = head;
-    } while (!atomic_compare_exchange_weak_explicit(&all_heaps, &head, heap, memory_order_release,
-                                                    memory_order_relaxed));
+    mm_lock_acquire(&registry_lock);
+    heap->next_all = atomic_load_explicit(&all_heaps, memory_order_relaxed);
+    atomic_store_explicit(&all_heaps, heap, memory_order_release);
+    mm_lock_release(&registry_lock);
 }
 
 /* A fresh heap, not registered yet. mm_heap_init leaves the statistics
@@ -114,11 +116,12 @@ void mm_thread_detach(void *heap_ptr)
     heap_retire(heap);
 }
 
-/* Every lock of the allocator, in the lock order (heap.c): the idle list,
- * each heap's lists_lock (no thread holds two), the abandoned pools, the
+/* Every lock of the allocator, in the lock order (heap.c): the registry,
+ * the idle list, each heap's lists_lock (no thread holds two), the abandoned pools, the
  * large cache and the descriptor pool (leaves). */
 void mm_fork_prepare(void)
 {
+    mm_lock_acquire(&registry_lock);
     mm_lock_acquire(&idle_heaps.lock);
     for (mm_heap *heap = mm_heaps_all(); heap != NULL; heap = heap->next_all)
         mm_lock_acquire(&heap->lists_lock);
@@ -135,6 +138,7 @@ void mm_fork_parent(void)
     for (mm_heap *heap = mm_heaps_all(); heap != NULL; heap = heap->next_all)
         mm_lock_release(&heap->lists_lock);
     mm_lock_release(&idle_heaps.lock);
+    mm_lock_release(&registry_lock);
 }
 
 void mm_fork_child(void)

@@ -114,8 +114,8 @@ void *mm_large_malloc(size_t size, size_t align, bool *fresh)
         if (span == NULL)
             return NULL;
     }
-    span->kind = MM_SPAN_LARGE;
-    span->block_size = 0;
+    MM_SPAN_SET(span, kind, MM_SPAN_LARGE);
+    MM_SPAN_SET(span, block_size, 0);
     /* The block ends where the request does (rounded to pages); an
      * over-aligned block's region has unused address space beyond it. */
     span->end = span->block_start + (bytes - (align - MM_PAGE_SIZE));

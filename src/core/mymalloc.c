@@ -132,12 +132,12 @@ static size_t live_usable(const mm_span *span, const void *ptr)
 {
     if (span == NULL)
         return 0;
-    if (span->kind == MM_SPAN_LARGE)
-        return ptr == span->block_start &&
+    if (MM_SPAN_GET(span, kind) == MM_SPAN_LARGE)
+        return ptr == MM_SPAN_GET(span, block_start) &&
                        atomic_load_explicit(&span->thread_free, memory_order_relaxed) == 1
                    ? mm_large_usable(span)
                    : 0;
-    if (span->kind == MM_SPAN_SLAB && mm_slab_block_start(span, ptr) &&
+    if (MM_SPAN_GET(span, kind) == MM_SPAN_SLAB && mm_slab_block_start(span, ptr) &&
         !mm_block_marked_free((mm_block *)ptr))
         return span->block_size;
     return 0;
@@ -174,10 +174,11 @@ static void free_remote(mm_span *span, mm_block *block)
 static __attribute__((noinline)) void free_owned_marked(mm_heap *user, mm_span *span,
                                                         mm_block *block)
 {
-    if (mm_check_slab_block(user, span, block) != MM_BLOCK_LIVE)
-        report_bad_pointer(block, "double free");
-    else
+    enum mm_block_state state = mm_check_slab_block(user, span, block);
+    if (state == MM_BLOCK_LIVE)
         mm_heap_free_local(user, span, block);
+    else
+        report_bad_pointer(block, state == MM_BLOCK_FREE ? "double free" : "invalid pointer");
 }
 
 /* Free a block of slab `span` that `user` (the caller's heap, or the heap
@@ -192,28 +193,34 @@ static inline void free_owned(mm_heap *user, mm_span *span, mm_block *block)
 
 /* Free a block that is not the caller's own: a large block, or (TLS) a
  * block of another heap's slab. False if `ptr` is not a live block, with
- * *problem saying why. */
-static bool free_other(mm_span *span, void *ptr, const char **problem)
+ * *problem saying why. `checked` (myfree_checked): every slab block is
+ * judged under its owner's lock; else only one that carries its free mark,
+ * read without a lock (a pointer freed twice into a slab that another
+ * thread unmaps at that moment can fault there). */
+static bool free_other(mm_span *span, void *ptr, bool checked, const char **problem)
 {
     *problem = "invalid pointer";
-    if (span->kind == MM_SPAN_LARGE) {
-        if (ptr != span->block_start)
+    if (MM_SPAN_GET(span, kind) == MM_SPAN_LARGE) {
+        if (ptr != MM_SPAN_GET(span, block_start))
             return false;
         *problem = "double free";
         return mm_large_free(span);
     }
-    if (span->kind != MM_SPAN_SLAB || !mm_slab_block_start(span, ptr))
+    if (MM_SPAN_GET(span, kind) != MM_SPAN_SLAB || !mm_slab_block_start(span, ptr))
         return false;
 #if defined(MM_IDENTITY_TLS)
     mm_block *block = ptr;
-    if (mm_block_marked_free(block) &&
-        mm_check_slab_block(mm_caller_heap(), span, block) != MM_BLOCK_LIVE) {
-        *problem = "double free";
-        return false;
+    if (checked || mm_block_marked_free(block)) {
+        enum mm_block_state state = mm_check_slab_block(mm_caller_heap(), span, block);
+        if (state != MM_BLOCK_LIVE) {
+            *problem = state == MM_BLOCK_FREE ? "double free" : "invalid pointer";
+            return false;
+        }
     }
     free_remote(span, block);
     return true;
 #else
+    (void)checked;
     return false;
 #endif
 }
@@ -222,7 +229,7 @@ static bool free_other(mm_span *span, void *ptr, const char **problem)
 static __attribute__((noinline)) void free_slow(mm_span *span, void *ptr)
 {
     const char *problem = "invalid pointer";
-    if (span == NULL || !free_other(span, ptr, &problem))
+    if (span == NULL || !free_other(span, ptr, false, &problem))
         report_bad_pointer(ptr, problem);
 }
 
@@ -250,7 +257,7 @@ void mm_free(void *ptr)
      * never exit, so a block left on the word of a slab that is no longer
      * current could wait there forever. The wait is one malloc or free long. */
     mm_heap *heap = atomic_load_explicit(&span->owner, memory_order_relaxed);
-    if (heap != NULL && span->kind == MM_SPAN_SLAB && mm_slab_block_start(span, ptr)) {
+    if (heap != NULL && MM_SPAN_GET(span, kind) == MM_SPAN_SLAB && mm_slab_block_start(span, ptr)) {
         mm_lock_acquire(&heap->lock);
         free_owned(heap, span, ptr);
         mm_heap_leave(heap);
@@ -278,7 +285,7 @@ int mm_free_checked(void *ptr)
     }
 #else
     mm_heap *heap = atomic_load_explicit(&span->owner, memory_order_acquire);
-    if (heap != NULL && span->kind == MM_SPAN_SLAB && mm_slab_block_start(span, ptr)) {
+    if (heap != NULL && MM_SPAN_GET(span, kind) == MM_SPAN_SLAB && mm_slab_block_start(span, ptr)) {
         mm_lock_acquire(&heap->lock);
         /* A block not handed out may be in a slab that changes hands: only
          * the owner's lock, taken with the owner unchanged, settles it. */
@@ -291,7 +298,7 @@ int mm_free_checked(void *ptr)
     }
 #endif
     const char *problem;
-    return free_other(span, ptr, &problem) ? 0 : -1;
+    return free_other(span, ptr, true, &problem) ? 0 : -1;
 }
 
 /* ---- realloc --------------------------------------------------------------- */

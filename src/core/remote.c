@@ -238,6 +238,11 @@ mm_span *mm_remote_adopt(unsigned c)
     return NULL;
 }
 
+mm_lock *mm_remote_pool_lock(unsigned c)
+{
+    return &abandoned_pool[c].lock;
+}
+
 void mm_remote_lock_pools(void)
 {
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++)

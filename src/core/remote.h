@@ -112,6 +112,10 @@ void mm_remote_abandon(mm_span *span);
  * unparked, on no list, its remotely freed blocks on local_free. */
 mm_span *mm_remote_adopt(unsigned c);
 
+/* The lock of the abandoned pool of class `c` (check.c looks at an
+ * abandoned slab under it). */
+mm_lock *mm_remote_pool_lock(unsigned c);
+
 /* fork: take and release every pool lock (identity.c). */
 void mm_remote_lock_pools(void);
 void mm_remote_unlock_pools(void);

@@ -68,7 +68,7 @@ static mm_desc_chunk *chunk_create(void)
     chunk->free = NULL;
     for (size_t i = MM_DESCS_PER_CHUNK; i-- > 0;) {
         mm_span *span = (mm_span *)((char *)chunk + MM_DESC_FIRST + i * MM_DESC_STRIDE);
-        span->kind = MM_SPAN_UNUSED;
+        MM_SPAN_SET(span, kind, MM_SPAN_UNUSED);
         span->chunk = chunk;
         span->next = chunk->free;
         chunk->free = span;
@@ -101,7 +101,7 @@ static void desc_free(mm_span *span)
 {
     mm_desc_chunk *chunk = span->chunk;
     mm_lock_acquire(&desc_pool.lock);
-    span->kind = MM_SPAN_UNUSED;
+    MM_SPAN_SET(span, kind, MM_SPAN_UNUSED);
     bool had_room = chunk->free != NULL;
     span->next = chunk->free;
     chunk->free = span;
@@ -126,9 +126,10 @@ mm_span *mm_span_create(size_t bytes, size_t align, size_t mapped_pages)
         desc_free(span);
         return NULL;
     }
-    span->base = base;
+    MM_SPAN_SET(span, base, base);
     span->bytes = bytes;
-    span->block_start = (char *)(((uintptr_t)base + align - 1) & ~(uintptr_t)(align - 1));
+    MM_SPAN_SET(span, block_start,
+                (char *)(((uintptr_t)base + align - 1) & ~(uintptr_t)(align - 1)));
     span->next = span->prev = NULL;
     span->list = MM_LIST_NONE;
     span->parked = 0;
@@ -154,10 +155,11 @@ void mm_span_destroy(mm_span *span)
 void mm_slab_format(mm_span *span, unsigned c)
 {
     size_t size = mm_class_size(c);
-    span->kind = MM_SPAN_SLAB;
-    span->size_class = (uint8_t)c;
-    span->block_size = (uint32_t)size;
-    span->block_reciprocal = (((uint64_t)1 << MM_RECIPROCAL_SHIFT) + size - 1) / size;
+    MM_SPAN_SET(span, kind, MM_SPAN_SLAB);
+    MM_SPAN_SET(span, size_class, (uint8_t)c);
+    MM_SPAN_SET(span, block_size, (uint32_t)size);
+    MM_SPAN_SET(span, block_reciprocal,
+                (((uint64_t)1 << MM_RECIPROCAL_SHIFT) + size - 1) / size);
     span->capacity = (uint32_t)(span->bytes / size);
     atomic_store_explicit(&span->bump, span->base, memory_order_relaxed);
     span->end = span->base + (size_t)span->capacity * size;

@@ -29,9 +29,10 @@ void mm_span_destroy(mm_span *span);
  * leaves no remainder. */
 static inline bool mm_slab_block_start(const mm_span *span, const void *ptr)
 {
-    uintptr_t offset = (uintptr_t)ptr - (uintptr_t)span->base;
-    uint64_t index = ((uint64_t)offset * span->block_reciprocal) >> MM_RECIPROCAL_SHIFT;
-    return index * span->block_size == offset &&
+    uintptr_t offset = (uintptr_t)ptr - (uintptr_t)MM_SPAN_GET(span, base);
+    uint64_t index =
+        ((uint64_t)offset * MM_SPAN_GET(span, block_reciprocal)) >> MM_RECIPROCAL_SHIFT;
+    return index * MM_SPAN_GET(span, block_size) == offset &&
            (const char *)ptr < atomic_load_explicit(&span->bump, memory_order_relaxed);
 }
 

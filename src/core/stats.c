@@ -99,15 +99,24 @@ void mm_stats_orphan_free(unsigned c)
 void mm_stats_collect(mm_stats *out)
 {
     *out = (mm_stats){0};
-    for (mm_heap *heap = mm_heaps_all(); heap != NULL; heap = heap->next_all) {
+    /* Heaps are only ever added at the head: the second walk stops where
+     * the first began, so both see the same heaps. */
+    mm_heap *first = mm_heaps_all();
+    out->large_mallocs = atomic_load_explicit(&large_mallocs, memory_order_relaxed);
+    out->large_allocated_bytes = atomic_load_explicit(&large_allocated, memory_order_relaxed);
+    for (mm_heap *heap = first; heap != NULL; heap = heap->next_all) {
         out->heaps++;
         for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
             out->classes[c].mallocs += atomic_load_explicit(&heap->mallocs[c], memory_order_relaxed);
-            out->classes[c].frees += atomic_load_explicit(&heap->frees[c], memory_order_relaxed);
             out->classes[c].slabs +=
                 atomic_load_explicit(&heap->bins[c].span_count, memory_order_relaxed);
         }
     }
+    /* No free count may be read before a malloc count above. */
+    atomic_thread_fence(memory_order_acquire);
+    for (mm_heap *heap = first; heap != NULL; heap = heap->next_all)
+        for (unsigned c = 0; c < MM_CLASS_COUNT; c++)
+            out->classes[c].frees += atomic_load_explicit(&heap->frees[c], memory_order_relaxed);
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
         out->classes[c].frees += atomic_load_explicit(&orphan_frees[c], memory_order_relaxed);
         out->mallocs += out->classes[c].mallocs;
@@ -115,9 +124,7 @@ void mm_stats_collect(mm_stats *out)
         out->allocated_bytes += out->classes[c].mallocs * mm_class_size(c);
         out->freed_bytes += out->classes[c].frees * mm_class_size(c);
     }
-    out->large_mallocs = atomic_load_explicit(&large_mallocs, memory_order_relaxed);
     out->large_frees = atomic_load_explicit(&large_frees, memory_order_relaxed);
-    out->large_allocated_bytes = atomic_load_explicit(&large_allocated, memory_order_relaxed);
     out->large_freed_bytes = atomic_load_explicit(&large_freed, memory_order_relaxed);
     out->mallocs += out->large_mallocs;
     out->frees += out->large_frees;
@@ -125,8 +132,9 @@ void mm_stats_collect(mm_stats *out)
     out->freed_bytes += out->large_freed_bytes;
     /* The sampled peak can trail the exact sums: it is raised to the bytes
      * in use now, so a peak once reported never falls. */
-    uint64_t in_use = out->allocated_bytes > out->freed_bytes ? out->allocated_bytes - out->freed_bytes : 0;
-    raise_peak(&peak_live_bytes, in_use);
+    out->in_use_bytes =
+        out->allocated_bytes > out->freed_bytes ? out->allocated_bytes - out->freed_bytes : 0;
+    raise_peak(&peak_live_bytes, out->in_use_bytes);
     out->peak_bytes = atomic_load_explicit(&peak_live_bytes, memory_order_relaxed);
     out->held_bytes = atomic_load_explicit(&held_bytes, memory_order_relaxed);
     out->peak_held_bytes = atomic_load_explicit(&peak_held_bytes, memory_order_relaxed);

@@ -44,6 +44,9 @@ void mm_stats_orphan_free(unsigned c);
 typedef struct mm_stats {
     uint64_t mallocs, frees;                 /* small and large blocks */
     uint64_t allocated_bytes, freed_bytes;   /* usable sizes */
+    uint64_t in_use_bytes;                   /* allocated - freed, never above
+                                                the true value at some
+                                                instant of the collection */
     uint64_t peak_bytes;                     /* peak of allocated - freed */
     uint64_t held_bytes, peak_held_bytes;    /* from vmalloc, now and peak */
     uint64_t large_mallocs, large_frees, large_allocated_bytes, large_freed_bytes;
@@ -54,7 +57,9 @@ typedef struct mm_stats {
 } mm_stats;
 
 /* Sum every counter. O(heaps x classes); safe at any time, exact once other
- * threads are quiet. */
+ * threads are quiet. Every malloc count is read before any free count, so
+ * that the bytes in use are never overstated (a free counted but not its
+ * malloc). */
 void mm_stats_collect(mm_stats *out);
 
 #endif /* MM_STATS_H */

@@ -64,6 +64,15 @@
 #define MM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* The descriptor fields a free reads before it holds any lock (kind,
+ * size_class, block_size, block_reciprocal, base, block_start): a checked
+ * free of a stale pointer may read a descriptor that another thread is
+ * reusing for a new region at that moment, and re-checks what it read under
+ * the lock that settles it (check.c). They are written and read there with
+ * relaxed atomic builtins (plain moves on x86_64). */
+#define MM_SPAN_GET(span, field) __atomic_load_n(&(span)->field, __ATOMIC_RELAXED)
+#define MM_SPAN_SET(span, field, value) __atomic_store_n(&(span)->field, (value), __ATOMIC_RELAXED)
+
 /* Shift of the reciprocal that turns a slab offset into a block index. */
 #define MM_RECIPROCAL_SHIFT 40
 

@@ -151,12 +151,15 @@ MM_PUBLIC struct mallinfo2 mallinfo2(void)
 {
     mm_stats s;
     mm_stats_collect(&s);
-    size_t in_use = s.allocated_bytes - s.freed_bytes;
+    size_t in_use = s.in_use_bytes;
     struct mallinfo2 info = {0};
     info.arena = s.held_bytes;
     info.ordblks = s.heaps;
-    info.hblks = s.large_mallocs - s.large_frees;
-    info.hblkhd = s.large_allocated_bytes - s.large_freed_bytes;
+    /* With other threads running, a free may be counted before its malloc. */
+    info.hblks = s.large_mallocs > s.large_frees ? s.large_mallocs - s.large_frees : 0;
+    info.hblkhd = s.large_allocated_bytes > s.large_freed_bytes
+                      ? s.large_allocated_bytes - s.large_freed_bytes
+                      : 0;
     info.usmblks = s.peak_held_bytes;
     info.uordblks = in_use;
     info.fordblks = s.held_bytes > in_use ? s.held_bytes - in_use : 0;

@@ -46,15 +46,22 @@ void mm_verbose(const char *format, ...)
     va_end(args);
 }
 
+/* a - b, or 0: with other threads running, a free may be counted before
+ * the malloc it undoes is. */
+static unsigned long long difference(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
 void mm_report_stats(void)
 {
     mm_stats s;
     mm_stats_collect(&s);
-    unsigned long long in_use = s.allocated_bytes - s.freed_bytes;
+    unsigned long long in_use = s.in_use_bytes;
     mm_say("mymalloc: statistics (pid %d)", (int)getpid());
     mm_say("mymalloc:   blocks handed out   %llu, freed %llu, in use %llu",
            (unsigned long long)s.mallocs, (unsigned long long)s.frees,
-           (unsigned long long)(s.mallocs - s.frees));
+           difference(s.mallocs, s.frees));
     mm_say("mymalloc:   bytes handed out    %llu, freed %llu, in use %llu, peak in use %llu",
            (unsigned long long)s.allocated_bytes, (unsigned long long)s.freed_bytes, in_use,
            (unsigned long long)s.peak_bytes);
@@ -64,7 +71,7 @@ void mm_report_stats(void)
     mm_say("mymalloc:   large blocks (> %zu bytes): %llu handed out, %llu freed, %llu bytes in use",
            (size_t)MM_SMALL_MAX, (unsigned long long)s.large_mallocs,
            (unsigned long long)s.large_frees,
-           (unsigned long long)(s.large_allocated_bytes - s.large_freed_bytes));
+           difference(s.large_allocated_bytes, s.large_freed_bytes));
     mm_say("mymalloc:   %5s %7s %12s %12s %12s %6s", "class", "size", "mallocs", "frees", "in use",
            "slabs");
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
@@ -73,7 +80,7 @@ void mm_report_stats(void)
         mm_say("mymalloc:   %5u %7zu %12llu %12llu %12llu %6llu", c, mm_class_size(c),
                (unsigned long long)s.classes[c].mallocs,
                (unsigned long long)s.classes[c].frees,
-               (unsigned long long)(s.classes[c].mallocs - s.classes[c].frees),
+               difference(s.classes[c].mallocs, s.classes[c].frees),
                (unsigned long long)s.classes[c].slabs);
     }
     mm_say("mymalloc: stats: mallocs=%llu frees=%llu allocated_bytes=%llu freed_bytes=%llu "
