@@ -274,6 +274,21 @@ summarize() {
             for (b = a; b > 1 && s[b - 1] > s[b]; b--) { x = s[b]; s[b] = s[b - 1]; s[b - 1] = x }
         return s[int((n + 1) / 2)]
     }
+    # One micro-benchmark table: a row per key (size or percentile), the
+    # median of its repetitions per allocator.
+    function micro_table(what, title, first,    k, q, i, key) {
+        if (nm[what] == 0) return
+        header(title, first)
+        for (k = 1; k <= nm[what]; k++) {
+            q = mkeys[what, k]
+            cells[1] = q
+            for (i = 1; i <= na; i++) {
+                key = names[i] SUBSEP what SUBSEP q
+                cells[i + 1] = (names[i], what) in mbad ? "FAILED" : key in mcnt ? median_of(key) : "-"
+            }
+            row(cells, na + 1)
+        }
+    }
     FILENAME ~ /medians.csv$/ {
         wt = $1 "/" $2
         if (!(wt in seen)) { seen[wt] = 1; rows[++nrows] = wt }
@@ -327,32 +342,8 @@ summarize() {
                                                (lcnt[i] < nrows ? " (" lcnt[i] "/" nrows ")" : "")
             row(cells, na + 1)
         }
-        if (nm["instructions_per_pair"] > 0) {
-            what = "instructions_per_pair"
-            header("Instructions per malloc+free pair (callgrind)", "size, bytes")
-            for (k = 1; k <= nm["instructions_per_pair"]; k++) {
-                q = mkeys["instructions_per_pair", k]
-                cells[1] = q
-                for (i = 1; i <= na; i++) {
-                    key = names[i] SUBSEP "instructions_per_pair" SUBSEP q
-                    cells[i + 1] = (names[i], what) in mbad ? "FAILED" : key in mcnt ? median_of(key) : "-"
-                }
-                row(cells, na + 1)
-            }
-        }
-        if (nm["latency_ns"] > 0) {
-            what = "latency_ns"
-            header("Latency of single calls, ns (median of " reps " runs)", "call percentile")
-            for (k = 1; k <= nm["latency_ns"]; k++) {
-                q = mkeys["latency_ns", k]
-                cells[1] = q
-                for (i = 1; i <= na; i++) {
-                    key = names[i] SUBSEP "latency_ns" SUBSEP q
-                    cells[i + 1] = (names[i], what) in mbad ? "FAILED" : key in mcnt ? median_of(key) : "-"
-                }
-                row(cells, na + 1)
-            }
-        }
+        micro_table("instructions_per_pair", "Instructions per malloc+free pair (callgrind)", "size, bytes")
+        micro_table("latency_ns", "Latency of single calls, ns (median of " reps " runs)", "call percentile")
     }' "$MED" "$MCSV"
 }
 

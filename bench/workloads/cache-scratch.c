@@ -25,21 +25,14 @@ static void *worker(void *arg)
 {
     long t = (long)(intptr_t)arg;
     blk_free(given[t]);
-    for (long i = share(iterations, t); i > 0; i--) {
-        void *p = alloc_or_die((size_t)obj_size);
-        hammer_object(p, (size_t)obj_size, repetitions);
-        free(p);
-    }
+    hammer_objects(t, iterations, (size_t)obj_size, repetitions);
     return NULL;
 }
 
 int main(int argc, char **argv)
 {
     bench_init(argc, argv, "cache-scratch", "passive false sharing (Hoard)", opts, COUNTOF(opts));
-    if (obj_size < 1 || repetitions < 0) {
-        fprintf(stderr, "cache-scratch: bad sizes\n");
-        return 2;
-    }
+    hammer_check_args("cache-scratch", obj_size, repetitions);
     given = alloc_or_die((size_t)bench_threads * sizeof *given);
     for (long t = 0; t < bench_threads; t++)
         given[t] = blk_new((size_t)obj_size);

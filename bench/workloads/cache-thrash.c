@@ -19,21 +19,14 @@ static const struct bench_opt opts[] = {
 static void *worker(void *arg)
 {
     long t = (long)(intptr_t)arg;
-    for (long i = share(iterations, t); i > 0; i--) {
-        void *p = alloc_or_die((size_t)obj_size);
-        hammer_object(p, (size_t)obj_size, repetitions);
-        free(p);
-    }
+    hammer_objects(t, iterations, (size_t)obj_size, repetitions);
     return NULL;
 }
 
 int main(int argc, char **argv)
 {
     bench_init(argc, argv, "cache-thrash", "active false sharing (Hoard)", opts, COUNTOF(opts));
-    if (obj_size < 1 || repetitions < 0) {
-        fprintf(stderr, "cache-thrash: bad sizes\n");
-        return 2;
-    }
+    hammer_check_args("cache-thrash", obj_size, repetitions);
     bench_start();
     run_threads(bench_threads, worker);
     return bench_report(2 * iterations);

@@ -298,6 +298,26 @@ static inline void hammer_object(void *p, size_t size, long reps)
     }
 }
 
+/* The cache benchmarks' loop, thread t's share of `iterations`: allocate an
+ * object of `size` bytes, hammer it, free it. */
+static inline void hammer_objects(long t, long iterations, size_t size, long reps)
+{
+    for (long i = share(iterations, t); i > 0; i--) {
+        void *p = alloc_or_die(size);
+        hammer_object(p, size, reps);
+        free(p);
+    }
+}
+
+/* The cache benchmarks' argument check; exits on a bad size or count. */
+static inline void hammer_check_args(const char *name, long size, long reps)
+{
+    if (size < 1 || reps < 0) {
+        fprintf(stderr, "%s: bad sizes\n", name);
+        exit(2);
+    }
+}
+
 /* ---- threads -------------------------------------------------------------- */
 
 /* Adds this thread's byte count to the run's; every thread calls it at its end. */
