@@ -139,7 +139,7 @@ static size_t live_usable(const mm_span *span, const void *ptr)
                    : 0;
     if (MM_SPAN_GET(span, kind) == MM_SPAN_SLAB && mm_slab_block_start(span, ptr) &&
         !mm_block_marked_free((mm_block *)ptr))
-        return span->block_size;
+        return MM_SPAN_GET(span, block_size);
     return 0;
 }
 
@@ -169,26 +169,29 @@ static void free_remote(mm_span *span, mm_block *block)
 }
 #endif
 
-/* The free of a marked block: a double free, unless the walk (or the
- * owner's lock) says the block is live after all. */
-static __attribute__((noinline)) void free_owned_marked(mm_heap *user, mm_span *span,
-                                                        mm_block *block)
+/* A block of slab `span`, which `user` (the caller's heap, or the heap it
+ * locked) owns, judged by check.c before it is freed: every block for
+ * myfree_checked (`checked`), only a marked one otherwise. 0 when freed;
+ * -1, reported unless `checked`, when not live. */
+static __attribute__((noinline)) int free_owned_judged(mm_heap *user, mm_span *span,
+                                                       mm_block *block, bool checked)
 {
     enum mm_block_state state = mm_check_slab_block(user, span, block);
-    if (state == MM_BLOCK_LIVE)
+    if (state == MM_BLOCK_LIVE) {
         mm_heap_free_local(user, span, block);
-    else
+        return 0;
+    }
+    if (!checked)
         report_bad_pointer(block, state == MM_BLOCK_FREE ? "double free" : "invalid pointer");
+    return -1;
 }
 
-/* Free a block of slab `span` that `user` (the caller's heap, or the heap
- * it locked) owns, after checking its free mark. */
-static inline void free_owned(mm_heap *user, mm_span *span, mm_block *block)
+static inline int free_owned(mm_heap *user, mm_span *span, mm_block *block, bool checked)
 {
-    if (MM_UNLIKELY(mm_block_marked_free(block)))
-        free_owned_marked(user, span, block);
-    else
-        mm_heap_free_local(user, span, block);
+    if (MM_UNLIKELY(checked || mm_block_marked_free(block)))
+        return free_owned_judged(user, span, block, checked);
+    mm_heap_free_local(user, span, block);
+    return 0;
 }
 
 /* Free a block that is not the caller's own: a large block, or (TLS) a
@@ -225,80 +228,63 @@ static bool free_other(mm_span *span, void *ptr, bool checked, const char **prob
 #endif
 }
 
-/* mm_free's slow path, out of line so that the fast path needs no frame. */
-static __attribute__((noinline)) void free_slow(mm_span *span, void *ptr)
+/* The free of a pointer that is not a block of the caller's own slabs, out
+ * of line so that mm_free's fast path needs no frame. */
+static __attribute__((noinline)) int free_slow(mm_span *span, void *ptr, bool checked)
 {
     const char *problem = "invalid pointer";
-    if (span == NULL || !free_other(span, ptr, false, &problem))
+    if (span != NULL && free_other(span, ptr, checked, &problem))
+        return 0;
+    if (!checked)
         report_bad_pointer(ptr, problem);
+    return -1;
 }
 
-void mm_free(void *ptr)
+/* myfree and myfree_checked: 0 when `ptr` was a live block and is freed,
+ * -1 (reported unless `checked`) when not. Inlined into both, so that
+ * myfree's fast path is a leaf. */
+static inline __attribute__((always_inline)) int free_pointer(void *ptr, bool checked)
 {
     if (ptr == NULL)
-        return;
+        return 0;
     mm_span *span = mm_pagemap_lookup(ptr);
-    if (MM_UNLIKELY(span == NULL)) {
-        free_slow(span, ptr);
-        return;
-    }
+    if (MM_UNLIKELY(span == NULL))
+        return free_slow(span, ptr, checked);
 #if defined(MM_IDENTITY_TLS)
     /* Only this thread ever sets a slab's owner to its own heap, so the
      * comparison is exact even with a relaxed load. */
     mm_heap *heap = mm_thread_heap;
     if (MM_LIKELY(atomic_load_explicit(&span->owner, memory_order_relaxed) == heap &&
-                  mm_slab_block_start(span, ptr))) {
-        free_owned(heap, span, ptr);
-        return;
-    }
+                  mm_slab_block_start(span, ptr)))
+        return free_owned(heap, span, ptr, checked);
 #else
     /* A slab's owner does not change while it has a block out. The free
      * waits for the owner heap's lock rather than pushing remotely: CPU heaps
      * never exit, so a block left on the word of a slab that is no longer
-     * current could wait there forever. The wait is one malloc or free long. */
+     * current could wait there forever. The wait is one malloc or free long.
+     * A checked free may hold a pointer that is not live, into a slab that
+     * changed hands: it reads the owner again under the lock. */
     mm_heap *heap = atomic_load_explicit(&span->owner, memory_order_relaxed);
     if (heap != NULL && MM_SPAN_GET(span, kind) == MM_SPAN_SLAB && mm_slab_block_start(span, ptr)) {
         mm_lock_acquire(&heap->lock);
-        free_owned(heap, span, ptr);
+        int result = checked && atomic_load_explicit(&span->owner, memory_order_relaxed) != heap
+                         ? -1
+                         : free_owned(heap, span, ptr, checked);
         mm_heap_leave(heap);
-        return;
+        return result;
     }
 #endif
-    free_slow(span, ptr);
+    return free_slow(span, ptr, checked);
+}
+
+void mm_free(void *ptr)
+{
+    free_pointer(ptr, false);
 }
 
 int mm_free_checked(void *ptr)
 {
-    if (ptr == NULL)
-        return 0;
-    mm_span *span = mm_pagemap_lookup(ptr);
-    if (span == NULL)
-        return -1;
-#if defined(MM_IDENTITY_TLS)
-    mm_heap *heap = mm_thread_heap;
-    if (atomic_load_explicit(&span->owner, memory_order_relaxed) == heap &&
-        mm_slab_block_start(span, ptr)) {
-        if (mm_check_slab_block(heap, span, ptr) != MM_BLOCK_LIVE)
-            return -1;
-        mm_heap_free_local(heap, span, ptr);
-        return 0;
-    }
-#else
-    mm_heap *heap = atomic_load_explicit(&span->owner, memory_order_acquire);
-    if (heap != NULL && MM_SPAN_GET(span, kind) == MM_SPAN_SLAB && mm_slab_block_start(span, ptr)) {
-        mm_lock_acquire(&heap->lock);
-        /* A block not handed out may be in a slab that changes hands: only
-         * the owner's lock, taken with the owner unchanged, settles it. */
-        bool live = atomic_load_explicit(&span->owner, memory_order_relaxed) == heap &&
-                    mm_check_slab_block(heap, span, ptr) == MM_BLOCK_LIVE;
-        if (live)
-            mm_heap_free_local(heap, span, ptr);
-        mm_heap_leave(heap);
-        return live ? 0 : -1;
-    }
-#endif
-    const char *problem;
-    return free_other(span, ptr, true, &problem) ? 0 : -1;
+    return free_pointer(ptr, true);
 }
 
 /* ---- realloc --------------------------------------------------------------- */
