@@ -11,8 +11,6 @@
 #include "core/stats.h"
 #include "hosted/hosted.h"
 
-#define MM_PUBLIC __attribute__((visibility("default")))
-
 MM_PUBLIC int allocator_init(int enable_concurrency)
 {
     (void)enable_concurrency; /* concurrency is always on; see mymalloc.h */

@@ -15,6 +15,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* What the library exports: the core's headers make everything after them
+ * hidden by default. */
+#define MM_PUBLIC __attribute__((visibility("default")))
+
 /* Install the hooks; idempotent and thread-safe. */
 void mm_hosted_install(void);
 

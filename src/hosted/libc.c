@@ -19,8 +19,6 @@
 #include "core/types.h"
 #include "hosted/hosted.h"
 
-#define MM_PUBLIC __attribute__((visibility("default")))
-
 MM_PUBLIC void *malloc(size_t size)
 {
     return mm_malloc(size);

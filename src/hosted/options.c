@@ -70,8 +70,12 @@ static void read_entry(const char *entry)
             *options[i].value = flag != 0;
         return;
     }
-    mm_say("mymalloc: unknown option %.*s (known: MYMALLOC_STATS, MYMALLOC_VERBOSE); ignored",
-           (int)name_length, entry);
+    char known[128] = "";
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        strncat(known, i > 0 ? ", " : "", sizeof known - strlen(known) - 1);
+        strncat(known, options[i].name, sizeof known - strlen(known) - 1);
+    }
+    mm_say("mymalloc: unknown option %.*s (known: %s); ignored", (int)name_length, entry, known);
 }
 
 static pthread_once_t read_once = PTHREAD_ONCE_INIT;
