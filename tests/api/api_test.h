@@ -369,4 +369,13 @@ static inline int api_cmp_ptr(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Fails unless the n pointers p[] (sorted here) are all different; `what`
+ * names the call that returned them. */
+static inline void api_check_unique(void **p, size_t n, const char *what)
+{
+    qsort(p, n, sizeof p[0], api_cmp_ptr);
+    for (size_t i = 1; i < n; i++)
+        CHECKF(p[i] != p[i - 1], "%s returned %p twice", what, p[i]);
+}
+
 #endif /* API_TEST_H */
