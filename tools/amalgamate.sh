@@ -6,7 +6,7 @@
 set -eu
 out=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
-headers="platform/platform.h core/types.h core/lock.h core/memops.h core/stats.h
+headers="platform/platform.h core/types.h core/retain.h core/lock.h core/memops.h core/stats.h
 core/size_class.h core/pagemap.h core/span.h core/remote.h core/heap.h core/check.h
 core/large.h core/identity.h core/entry.h"
 sources="core/size_class.c core/stats.c core/pagemap.c core/span.c core/remote.c

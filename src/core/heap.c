@@ -17,9 +17,10 @@
  *   - cached empty slabs are on no list, owned by the heap, with no block out,
  *     in empty_cache[their page count]; empty_cache_bytes sums them and stays
  *     within empty_cache_budget(), which falls as slab_bytes falls (also when
- *     a remote free claims a slab, so an idle heap's cache shrinks too);
+ *     a remote free claims a slab, so an idle heap's cache shrinks too) and,
+ *     with a clock, as the retention windows move past a peak;
  *   - slab_bytes sums the bytes of the slabs on the lists;
- *   - the cache and slab_bytes change only under lists_lock.
+ *   - the cache, slab_bytes and the retention change only under lists_lock.
  * Lock order: heap lock (CPU identity) -> lists_lock -> abandoned-pool lock
  * -> descriptor-pool lock. The heap registry's and the idle list's locks
  * (identity.c) are taken alone, except by the fork handler, which takes
@@ -29,6 +30,7 @@
 #include "core/identity.h"
 #include "core/lock.h"
 #include "core/remote.h"
+#include "core/retain.h"
 #include "core/size_class.h"
 #include "core/span.h"
 #include "core/stats.h"
@@ -50,6 +52,7 @@ void mm_heap_init(mm_heap *heap)
         heap->empty_cache[p] = NULL;
     heap->empty_cache_bytes = 0;
     heap->slab_bytes = 0;
+    mm_retention_reset(&heap->retention, 0);
 }
 
 /* ---- lists (under lists_lock) ------------------------------------------- */
@@ -96,9 +99,12 @@ static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, bool behin
 
 /* ---- empty-slab cache (under lists_lock) -------------------------------- */
 
+/* A floor and a share of the slabs in use, plus, with a clock, what the
+ * slabs fell from their recent peak (retain.h). */
 static size_t empty_cache_budget(const mm_heap *heap)
 {
-    return MM_HEAP_CACHE_BYTES + heap->slab_bytes / MM_HEAP_CACHE_SHARE;
+    return MM_HEAP_CACHE_BYTES + heap->slab_bytes / MM_HEAP_CACHE_SHARE +
+           mm_retention_surplus(&heap->retention, heap->slab_bytes);
 }
 
 /* Unmap cached slabs, largest first, until `extra` more bytes fit the
@@ -121,6 +127,7 @@ static void empty_cache_trim(mm_heap *heap, size_t extra)
 static void empty_cache_put(mm_heap *heap, mm_span *span)
 {
     size_t pages = span->bytes >> MM_PAGE_SHIFT;
+    mm_retention_advance(&heap->retention, heap->slab_bytes);
     if (span->bytes > empty_cache_budget(heap)) {
         mm_span_destroy(span);
         return;
@@ -165,6 +172,7 @@ static void empty_cache_flush(mm_heap *heap)
         }
     }
     heap->empty_cache_bytes = 0;
+    mm_retention_reset(&heap->retention, heap->slab_bytes);
 }
 
 /* Add a new or adopted slab to the lists (at the partial head: it becomes
@@ -178,6 +186,7 @@ static void bin_add_current(mm_heap *heap, mm_span *span, unsigned c)
     list_add(heap, span, MM_LIST_PARTIAL, false);
     atomic_fetch_add_explicit(&heap->bins[c].span_count, 1, memory_order_relaxed);
     heap->slab_bytes += span->bytes;
+    mm_retention_note(&heap->retention, heap->slab_bytes);
     heap->current[c] = span;
 }
 
@@ -254,11 +263,19 @@ bool mm_heap_claim_parked(mm_heap *heap, mm_span *span)
                                                 memory_order_relaxed)) {
         if (span->list != MM_LIST_NONE)
             bin_forget(heap, span);
-        empty_cache_trim(heap, 0);
+        /* With retention the owner may well want it back (a producer whose
+         * consumer frees): it goes to the cache, within the budget. Without,
+         * a slab others emptied goes back at once. */
+        if (mm_retention_enabled()) {
+            empty_cache_put(heap, span);
+            span = NULL;
+        } else {
+            empty_cache_trim(heap, 0);
+        }
         claimed = true;
     }
     mm_lock_release(&heap->lists_lock);
-    if (claimed)
+    if (claimed && span != NULL)
         mm_span_destroy(span);
     return claimed;
 }

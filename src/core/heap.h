@@ -92,8 +92,10 @@ void mm_heap_ready(mm_heap *heap, mm_span *span);
 
 /* A remote free's block looks like the last one out of parked `span` of
  * `heap`: under lists_lock, if `heap` still owns it and it is still parked
- * with every other block on its word, take the word, unlink and unmap the
- * slab and return true; else false (the caller re-reads the word). */
+ * with every other block on its word, take the word, unlink the slab, put
+ * it in the heap's empty cache (with retention, retain.h, and within the
+ * cache's budget) or unmap it, and return true; else false (the caller
+ * re-reads the word). */
 bool mm_heap_claim_parked(mm_heap *heap, mm_span *span);
 
 /* Give up every slab of `heap` (its thread is exiting): empty ones are

@@ -5,8 +5,9 @@
  * at most MM_LARGE_CACHE_BASE plus the bytes of large blocks in use, so that
  * what it holds stays proportionate to what the program uses (large blocks
  * and their cache together hold at most twice the live large bytes plus the
- * base). A cached region serves a request that needs between half of it and
- * all of it. Everything is under one spin lock, taken only on the large path
+ * base); with a clock, plus what those bytes fell from their recent peak
+ * (retain.h). A cached region serves a request that needs between half of it
+ * and all of it. Everything is under one spin lock, taken only on the large path
  * (which maps or unmaps anyway); all operations are O(MM_LARGE_CACHE_SLOTS).
  */
 #include "core/large.h"
@@ -14,10 +15,11 @@
 #include "core/lock.h"
 #include "core/check.h"
 #include "core/pagemap.h"
+#include "core/retain.h"
 #include "core/span.h"
 #include "core/stats.h"
 
-#define MM_LARGE_CACHE_SLOTS 8
+#define MM_LARGE_CACHE_SLOTS 128
 #define MM_LARGE_CACHE_BASE ((size_t)256 << 10)
 
 static struct {
@@ -26,26 +28,37 @@ static struct {
     unsigned count;
     size_t bytes;
     size_t live_bytes; /* bytes of large blocks in use */
+    mm_retention retention; /* of live_bytes */
 } large;
 
+/* The smallest cached region that holds `bytes` in at most twice as many. */
 static mm_span *large_cache_take(size_t bytes)
 {
+    mm_span **best = NULL;
     for (mm_span **link = &large.head; *link != NULL; link = &(*link)->next) {
         mm_span *span = *link;
-        if (span->bytes >= bytes && span->bytes / 2 <= bytes) {
-            *link = span->next;
-            large.count--;
-            large.bytes -= span->bytes;
-            return span;
-        }
+        if (span->bytes >= bytes && span->bytes / 2 <= bytes && (best == NULL || span->bytes < (*best)->bytes))
+            best = link;
     }
-    return NULL;
+    if (best == NULL)
+        return NULL;
+    mm_span *span = *best;
+    *best = span->next;
+    large.count--;
+    large.bytes -= span->bytes;
+    return span;
 }
 
 /* The most bytes the cache may hold now. */
 static size_t large_cache_limit(void)
 {
-    return MM_LARGE_CACHE_BASE + large.live_bytes;
+    return MM_LARGE_CACHE_BASE + large.live_bytes + mm_retention_surplus(&large.retention, large.live_bytes);
+}
+
+static void live_add(size_t bytes)
+{
+    large.live_bytes += bytes;
+    mm_retention_note(&large.retention, large.live_bytes);
 }
 
 /* Drop the oldest cached regions until one of `extra_bytes` more fits;
@@ -100,7 +113,7 @@ void *mm_large_malloc(size_t size, size_t align, bool *fresh)
         mm_lock_acquire(&large.lock);
         span = large_cache_take(bytes);
         if (span != NULL)
-            large.live_bytes += span->bytes;
+            live_add(span->bytes);
         mm_lock_release(&large.lock);
     }
     *fresh = span == NULL;
@@ -120,7 +133,7 @@ void *mm_large_malloc(size_t size, size_t align, bool *fresh)
      * over-aligned block's region has unused address space beyond it. */
     span->end = span->block_start + (bytes - (align - MM_PAGE_SIZE));
     mm_lock_acquire(&large.lock);
-    large.live_bytes += span->bytes;
+    live_add(span->bytes);
     mm_lock_release(&large.lock);
     return hand_out(span);
 }
@@ -134,6 +147,7 @@ bool mm_large_free(mm_span *span)
     mm_span *dropped = NULL;
     mm_lock_acquire(&large.lock);
     large.live_bytes -= span->bytes;
+    mm_retention_advance(&large.retention, large.live_bytes);
     /* Only page-aligned blocks are cached: a cached region serves requests
      * that want the block at its base. */
     bool keep = span->block_start == span->base && span->bytes <= large_cache_limit();
@@ -182,6 +196,7 @@ void mm_large_cache_flush(void)
     large.head = NULL;
     large.count = 0;
     large.bytes = 0;
+    mm_retention_reset(&large.retention, large.live_bytes);
     mm_lock_release(&large.lock);
     destroy_list(list);
 }

@@ -160,6 +160,15 @@ typedef struct mm_bin {
                                     lists_lock, read without it */
 } mm_bin;
 
+/* The recent peak of a quantity of memory, by windows of MM_RETAIN_MS on
+ * the platform's clock (retain.h): the most seen in this window and in the
+ * one before, and when this one ends. Guarded by its owner's lock. */
+typedef struct mm_retention {
+    size_t window_peak;
+    size_t previous_peak;
+    uint64_t window_end;
+} mm_retention;
+
 typedef struct mm_heap {
     /* Fast path: the slab each class allocates from, or mm_span_none.
      * Written by the heap's user only. */
@@ -172,9 +181,12 @@ typedef struct mm_heap {
     size_t slab_bytes; /* bytes of the slabs on the bins' lists */
 
     /* Empty slabs kept for reuse, by page count, bounded by
-     * MM_HEAP_CACHE_BYTES + slab_bytes / MM_HEAP_CACHE_SHARE. */
+     * MM_HEAP_CACHE_BYTES + slab_bytes / MM_HEAP_CACHE_SHARE, plus, when
+     * the platform has a clock, what the slabs fell from their recent peak
+     * (retain.h). */
     mm_span *empty_cache[MM_SLAB_MAX_PAGES + 1];
     size_t empty_cache_bytes;
+    mm_retention retention; /* of slab_bytes */
 
     mm_lock lock;                 /* CPU identity: who uses the heap now */
     struct mm_heap *next_free;    /* TLS identity: link on the list of
@@ -201,6 +213,9 @@ typedef struct mm_heap {
 #define MM_HEAP_CACHE_BYTES ((size_t)16 << 10)
 #define MM_HEAP_CACHE_SHARE 4
 #define MM_HEAP_CURRENT_BYTES ((size_t)64 << 10)
+/* With a clock, the length of a retention window: the caches keep the
+ * memory of a peak for one to two windows after it (retain.h). */
+#define MM_RETAIN_MS 1000
 
 /* Errors an entry point reports through mm_platform_hooks.error. */
 enum mm_error {
@@ -220,6 +235,13 @@ typedef struct mm_hooks {
     void (*error)(enum mm_error error);
     /* vmalloc returns zeroed memory: calloc need not clear fresh regions. */
     bool maps_zeroed;
+    /* A monotonic clock in milliseconds. With it, the heaps' empty-slab
+     * caches and the large-block cache keep the memory of their recent peak
+     * (retain.h) instead of unmapping it at once, trading memory held for
+     * fewer vmalloc/vmfree calls and page faults; without it (the core
+     * library and the M5 drop-in), what is held follows what is used (the
+     * M5 rule). Called once per slab emptied or large block freed. */
+    uint64_t (*clock_ms)(void);
 } mm_hooks;
 
 extern mm_hooks mm_platform_hooks;

@@ -11,6 +11,10 @@
  * allocator_cleanup keeps every live block valid (small, large, aligned, on
  * this thread and others), the allocator stays usable, and it gives the
  * memory of freed large blocks and of this thread's idle slabs back.
+ * Retention (the hosted library has a clock): a freed burst of small and
+ * large blocks stays mapped, and allocating it again maps nothing new; once
+ * two windows (2 x 1 s) pass, the next slab emptied and large block freed
+ * give it back.
  *
  * Linked with -lmymalloc.
  */
@@ -18,6 +22,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <time.h>
 #include <mymalloc.h>
 
 #define PER_THREAD_SLACK (64 * API_KIB)
@@ -302,6 +307,70 @@ static void test_cleanup(void)
     printf("ok allocator_cleanup: live blocks intact, usable, memory returned\n");
 }
 
+/* Allocate the burst of test_retention: n small blocks and LARGE of a MiB. */
+enum { BURST_SMALL = 40000, BURST_LARGE = 16 };
+
+static void burst_fill(void **small, void **large)
+{
+    for (int i = 0; i < BURST_SMALL; i++) {
+        small[i] = mymalloc(200);
+        CHECK(small[i] != NULL);
+        api_tag(small[i], 200, i);
+    }
+    for (int i = 0; i < BURST_LARGE; i++) {
+        large[i] = mymalloc(API_MIB);
+        CHECK(large[i] != NULL);
+        memset(large[i], i, API_MIB);
+    }
+}
+
+static void burst_free(void **small, void **large)
+{
+    for (int i = 0; i < BURST_SMALL; i++) {
+        CHECK(api_tag_ok(small[i], 200, i));
+        myfree(small[i]);
+    }
+    for (int i = 0; i < BURST_LARGE; i++)
+        myfree(large[i]);
+}
+
+static void test_retention(void)
+{
+    static void *small[BURST_SMALL];
+    void *large[BURST_LARGE];
+    allocator_cleanup();
+    size_t held0 = mallinfo2().arena;
+    burst_fill(small, large);
+    size_t full = mallinfo2().arena;
+    burst_free(small, large);
+    size_t kept = mallinfo2().arena;
+    CHECKF(kept >= held0 + (full - held0) / 2,
+           "a freed burst of %zu bytes held went back at once (%zu held, %zu before)",
+           full - held0, kept, held0);
+    burst_fill(small, large);
+    size_t again = mallinfo2().arena;
+    CHECKF(again <= full + API_MIB, "the burst again: %zu held, %zu the first time", again, full);
+    burst_free(small, large);
+    /* Two windows below the peak; then a slab emptied and a large block
+     * freed move the windows, and the surplus goes. */
+    struct timespec pause = {.tv_sec = 2, .tv_nsec = 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    void *few[64];
+    for (int i = 0; i < 64; i++) {
+        few[i] = mymalloc(3000);
+        CHECK(few[i] != NULL);
+    }
+    for (int i = 0; i < 64; i++)
+        myfree(few[i]);
+    myfree(mymalloc(API_MIB));
+    size_t after = mallinfo2().arena;
+    printf("FIGURES: retention held_before=%zu held_full=%zu held_freed=%zu held_after_2s=%zu\n",
+           held0, full, kept, after);
+    CHECKF(after <= held0 + 2 * API_MIB, "held %zu two windows after the burst, %zu before",
+           after, held0);
+    printf("ok retention: a freed burst stays for reuse, and goes after two idle windows\n");
+}
+
 int main(void)
 {
     test_init_and_nulls();
@@ -310,6 +379,7 @@ int main(void)
     test_counts_threads();
     test_dump();
     test_cleanup();
+    test_retention();
     CHECK(allocator_verify() == 0);
     printf("stats: all checks passed\n");
     return 0;

@@ -1,0 +1,69 @@
+/*
+ * retain.h: the memory-return policy's clock, shared by the heaps' empty-slab
+ * caches (heap.c) and the large-block cache (large.c).
+ *
+ * A cache may always hold a small budget of its own. When the platform
+ * gives a clock (mm_platform_hooks.clock_ms: the hosted library), it may also
+ * hold what the memory it serves fell from its recent peak: the most seen in
+ * the current window of MM_RETAIN_MS and in the one before. A program that
+ * frees a burst and allocates it again (a request loop, a phase) so reuses
+ * mapped, already faulted memory instead of unmapping and mapping it again,
+ * and a cache gives its surplus back once a whole window passes below the
+ * peak. Windows move only when their cache is used (a slab emptied, a large
+ * block freed): an idle thread keeps its surplus until its next such event,
+ * malloc_trim or its exit. Without a clock the surplus is always zero.
+ *
+ * Invariant: window_peak >= the quantity tracked (every increase is noted,
+ * every new window starts at the current value). Each call is O(1) and made
+ * under the lock of the structure that owns the mm_retention.
+ */
+#ifndef MM_RETAIN_H
+#define MM_RETAIN_H
+
+#include "core/types.h"
+
+/* Whether the platform gave a clock, and the caches keep a recent peak. */
+static inline bool mm_retention_enabled(void)
+{
+    return mm_platform_hooks.clock_ms != NULL;
+}
+
+/* Start over at `current`: no surplus. */
+static inline void mm_retention_reset(mm_retention *r, size_t current)
+{
+    r->window_peak = r->previous_peak = current;
+    r->window_end = 0;
+}
+
+/* The tracked quantity rose to `current`. */
+static inline void mm_retention_note(mm_retention *r, size_t current)
+{
+    if (current > r->window_peak)
+        r->window_peak = current;
+}
+
+/* Start a new window when this one is over; the one before counts only if
+ * it ended just now, not before an idle spell. */
+static inline void mm_retention_advance(mm_retention *r, size_t current)
+{
+    if (!mm_retention_enabled())
+        return;
+    uint64_t now = mm_platform_hooks.clock_ms();
+    if (now < r->window_end)
+        return;
+    r->previous_peak = now < r->window_end + MM_RETAIN_MS ? r->window_peak : current;
+    r->window_peak = current;
+    r->window_end = now + MM_RETAIN_MS;
+}
+
+/* What the quantity, now `current`, fell from its recent peak: what a cache
+ * may keep beyond its own budget (zero without a clock). */
+static inline size_t mm_retention_surplus(const mm_retention *r, size_t current)
+{
+    if (!mm_retention_enabled())
+        return 0;
+    size_t peak = r->window_peak > r->previous_peak ? r->window_peak : r->previous_peak;
+    return peak - current;
+}
+
+#endif /* MM_RETAIN_H */
