@@ -194,17 +194,33 @@ mm_heap *mm_heap_enter_slow(unsigned first)
 {
     unsigned spins = 0;
     for (;;) {
+        /* A free heap that exists comes first: a heap made in every slot a
+         * hint lands on (stack hashes spread over all of them) would leave
+         * dozens of idle heaps each holding its current slabs. */
         bool any_heap = false;
+        _Atomic(mm_heap *) *empty = NULL;
         for (unsigned i = 0; i < MM_CPU_HEAPS; i++) {
-            mm_heap *heap = slot_heap(&mm_cpu_heaps[(first + i) % MM_CPU_HEAPS]);
-            if (heap == NULL)
-                continue; /* out of memory for a new heap: use a busy one */
+            _Atomic(mm_heap *) *slot = &mm_cpu_heaps[(first + i) % MM_CPU_HEAPS];
+            mm_heap *heap = atomic_load_explicit(slot, memory_order_acquire);
+            if (heap == NULL) {
+                if (empty == NULL)
+                    empty = slot;
+                continue;
+            }
             any_heap = true;
             if (mm_lock_try(&heap->lock))
                 return heap;
         }
+        /* Every heap is busy: a new one in the first empty slot, so there
+         * are at most as many heaps as threads ever inside at once. */
+        mm_heap *fresh = empty != NULL ? slot_heap(empty) : NULL;
+        if (fresh != NULL) {
+            if (mm_lock_try(&fresh->lock))
+                return fresh;
+            continue;
+        }
         if (!any_heap)
-            return NULL;
+            return NULL; /* none exists and none can be made */
         if (++spins < MM_SPINS_BEFORE_YIELD) {
             mm_cpu_relax();
         } else {

@@ -9,8 +9,10 @@
  *
  * CPU identity (freestanding build, no TLS): up to MM_CPU_HEAPS heaps, each
  * with a spin lock. A thread starts at the slot of its CPU number
- * (mm_cpu_hint) and takes the first heap whose lock it gets, making a heap in
- * an empty slot when every heap before it is busy. Threads that share a TLS
+ * (mm_cpu_hint) and takes the first existing heap whose lock it gets, making
+ * a heap in the first empty slot only when every existing heap is busy (so
+ * there are at most as many heaps as threads ever inside the allocator at
+ * once). Threads that share a TLS
  * area, migrate or get preempted are all safe: the lock, not the CPU number,
  * guarantees that one thread at a time uses a heap. A free takes the lock of
  * the block's own heap, waiting (spin, then yield) while another thread is
