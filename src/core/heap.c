@@ -358,9 +358,9 @@ static size_t current_slab_bytes(const mm_heap *heap)
 static mm_span *slab_new(mm_heap *heap, unsigned c)
 {
     size_t pages = mm_slab_pages(
-        c, atomic_load_explicit(&heap->bins[c].span_count, memory_order_relaxed));
-    size_t base = mm_slab_pages(c, 0);
-    if (pages > base && current_slab_bytes(heap) + pages * MM_PAGE_SIZE > MM_HEAP_CURRENT_BYTES)
+        c, atomic_load_explicit(&heap->bins[c].span_count, memory_order_relaxed), mm_slab_min_blocks());
+    size_t base = mm_slab_pages(c, 0, mm_slab_min_blocks());
+    if (pages > base && current_slab_bytes(heap) + pages * MM_PAGE_SIZE > mm_heap_current_bytes())
         pages = base;
     mm_lock_acquire(&heap->lists_lock);
     mm_span *span = empty_cache_take(heap, c, pages);
@@ -391,11 +391,12 @@ static bool slab_park_full(mm_heap *heap, mm_span *span, unsigned c)
     return parked;
 }
 
-/* The current slab has no block out and is more than a page: it goes to the
- * cache, and the next slab of its class starts small again. (An empty
- * current slab of one page stays, so a malloc/free loop neither maps nor
- * walks the cache; an idle heap so holds at most a page per class, about
- * 100 KiB, plus its cache.) */
+/* The current slab has no block out and is larger than
+ * mm_slab_keep_empty_bytes(): it goes to the cache, and the next slab of its
+ * class starts small again. (A smaller empty current slab stays, so a
+ * malloc/free loop neither maps nor walks the cache; an idle heap so holds
+ * at most a page per class, about 100 KiB, or with retention the base slabs
+ * of the classes up to 4 KiB, 136 KiB, plus its cache.) */
 static void slab_retire_current(mm_heap *heap, mm_span *span)
 {
     mm_lock_acquire(&heap->lists_lock);
@@ -427,7 +428,7 @@ static void slab_parked_free(mm_heap *heap, mm_span *span)
         if (!span->parked) {
             /* It became current (there was none): the rules of an empty
              * current slab apply. */
-            if (span->used == 0 && span->bytes > MM_PAGE_SIZE)
+            if (span->used == 0 && span->bytes > mm_slab_keep_empty_bytes())
                 slab_retire_current(heap, span);
             return;
         }

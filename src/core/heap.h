@@ -10,6 +10,7 @@
 #ifndef MM_HEAP_H
 #define MM_HEAP_H
 
+#include "core/retain.h"
 #include "core/types.h"
 #include "platform/platform.h"
 
@@ -78,9 +79,9 @@ static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *bl
     span->local_free = block;
     mm_heap_count(&heap->frees[span->size_class]);
     if (MM_UNLIKELY(--span->used == 0 || span->parked)) {
-        /* An empty current slab of one page stays, so that a malloc/free
-         * loop does not go to the cache each time; see heap.c. */
-        if (!span->parked && span->bytes == MM_PAGE_SIZE)
+        /* A small empty current slab stays, so that a malloc/free loop
+         * does not go to the cache each time; see heap.c. */
+        if (!span->parked && span->bytes <= mm_slab_keep_empty_bytes())
             return;
         mm_heap_slab_event(heap, span);
     }

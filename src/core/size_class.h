@@ -41,10 +41,11 @@ static inline size_t mm_class_size(unsigned c)
 }
 
 /* Pages of the next slab of class `c` for a heap that holds `held` slabs of
- * that class already: the smallest page count whose tail wastes at most 1/8
- * (1 to 8 pages), doubled for each slab held (at most four times) while it
+ * that class already: the smallest page count that holds `min_blocks`
+ * blocks (as far as MM_SLAB_MAX_PAGES allows) and whose tail wastes at most
+ * 1/8 (1 to 16 pages), doubled for each slab held (at most four times) while it
  * stays within MM_SLAB_MAX_PAGES, so that a heap touching a class once pays
  * little while a busy class amortises its slow paths over larger slabs. */
-size_t mm_slab_pages(unsigned c, uint32_t held);
+size_t mm_slab_pages(unsigned c, uint32_t held, size_t min_blocks);
 
 #endif /* MM_SIZE_CLASS_H */

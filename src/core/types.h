@@ -213,6 +213,8 @@ typedef struct mm_heap {
 #define MM_HEAP_CACHE_BYTES ((size_t)16 << 10)
 #define MM_HEAP_CACHE_SHARE 4
 #define MM_HEAP_CURRENT_BYTES ((size_t)64 << 10)
+/* The same bound with retention (retain.h). */
+#define MM_HEAP_CURRENT_BYTES_RETAINING ((size_t)1 << 20)
 /* With a clock, the length of a retention window: the caches keep the
  * memory of a peak for one to two windows after it (retain.h). */
 #define MM_RETAIN_MS 1000
