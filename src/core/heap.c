@@ -22,9 +22,10 @@
  *   - slab_bytes sums the bytes of the slabs on the lists;
  *   - the cache, slab_bytes and the retention change only under lists_lock.
  * Lock order: heap lock (CPU identity) -> lists_lock -> abandoned-pool lock
- * -> descriptor-pool lock. The heap registry's and the idle list's locks
- * (identity.c) are taken alone, except by the fork handler, which takes
- * every lock, those two first.
+ * -> descriptor-pool lock. The heap registry's lock is taken alone, the
+ * idle list's (identity.c) alone or before the lists_lock of idle heaps
+ * (their decay and trim), except by the fork handler, which takes every
+ * lock, those two first.
  */
 #include "core/heap.h"
 #include "core/identity.h"
@@ -107,12 +108,12 @@ static size_t empty_cache_budget(const mm_heap *heap)
            mm_retention_surplus(&heap->retention, heap->slab_bytes);
 }
 
-/* Unmap cached slabs, largest first, until `extra` more bytes fit the
- * budget. O(MM_SLAB_MAX_PAGES) per slab unmapped. */
-static void empty_cache_trim(mm_heap *heap, size_t extra)
+/* Unmap cached slabs, largest first, until the cache holds at most `limit`
+ * bytes. O(MM_SLAB_MAX_PAGES) per slab unmapped. */
+static void empty_cache_shrink(mm_heap *heap, size_t limit)
 {
     size_t pages = MM_SLAB_MAX_PAGES;
-    while (heap->empty_cache_bytes + extra > empty_cache_budget(heap) && pages > 0) {
+    while (heap->empty_cache_bytes > limit && pages > 0) {
         mm_span *span = heap->empty_cache[pages];
         if (span == NULL) {
             pages--;
@@ -122,6 +123,13 @@ static void empty_cache_trim(mm_heap *heap, size_t extra)
         heap->empty_cache_bytes -= span->bytes;
         mm_span_destroy(span);
     }
+}
+
+/* Make room in the budget for `extra` more bytes. */
+static void empty_cache_trim(mm_heap *heap, size_t extra)
+{
+    size_t budget = empty_cache_budget(heap);
+    empty_cache_shrink(heap, budget > extra ? budget - extra : 0);
 }
 
 static void empty_cache_put(mm_heap *heap, mm_span *span)
@@ -578,10 +586,26 @@ void mm_heap_abandon(mm_heap *heap)
                 break;
             bin_forget(heap, span);
             slab_merge_free_lists(span);
-            mm_remote_abandon(span); /* the slab is not ours from here on */
+            /* Unless it is empty, the slab is not ours from here on. */
+            if (!mm_remote_abandon(span))
+                empty_cache_put(heap, span);
         }
         heap->current[c] = &mm_span_none;
     }
-    empty_cache_flush(heap);
+    /* With retention the heap keeps up to MM_HEAP_IDLE_CACHE_BYTES of its
+     * cache for the next thread that takes it (identity.c); without, it
+     * keeps nothing. */
+    if (mm_retention_enabled())
+        empty_cache_shrink(heap, MM_HEAP_IDLE_CACHE_BYTES);
+    else
+        empty_cache_flush(heap);
+    mm_lock_release(&heap->lists_lock);
+}
+
+void mm_heap_decay(mm_heap *heap)
+{
+    mm_lock_acquire(&heap->lists_lock);
+    mm_retention_advance(&heap->retention, heap->slab_bytes);
+    empty_cache_trim(heap, 0);
     mm_lock_release(&heap->lists_lock);
 }

@@ -99,9 +99,16 @@ void mm_heap_ready(mm_heap *heap, mm_span *span);
  * re-reads the word). */
 bool mm_heap_claim_parked(mm_heap *heap, mm_span *span);
 
-/* Give up every slab of `heap` (its thread is exiting): empty ones are
- * unmapped, the rest go to the abandoned pool. The heap is left empty. */
+/* Give up every slab of `heap` (its thread is exiting): those with blocks
+ * out go to the abandoned pool, empty ones to the heap's empty cache. With
+ * retention (retain.h) the heap keeps up to MM_HEAP_IDLE_CACHE_BYTES of that
+ * cache for the next thread to take it; else the cache is unmapped and the
+ * heap left empty. */
 void mm_heap_abandon(mm_heap *heap);
+
+/* The retention of an idle heap's cache moves on: its surplus goes once a
+ * whole window passes (retain.h). O(1) plus the slabs unmapped. */
+void mm_heap_decay(mm_heap *heap);
 
 /* Out of memory: collect every remote free of the heap's slabs, unmap its
  * empty slabs and its cache. Walks all the heap's slabs: a last resort. */

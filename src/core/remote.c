@@ -173,7 +173,7 @@ bool mm_remote_owner_claim(mm_span *span)
     return false;
 }
 
-void mm_remote_abandon(mm_span *span)
+bool mm_remote_abandon(mm_span *span)
 {
     span->parked = 0;
     atomic_store_explicit(&span->published_used, span->used, memory_order_relaxed);
@@ -184,8 +184,7 @@ void mm_remote_abandon(mm_span *span)
         if (mm_tf_count(old) == span->used) {
             /* Every block is back: nobody else can touch the slab now. */
             mm_lock_release(&abandoned_pool[c].lock);
-            mm_span_destroy(span);
-            return;
+            return false;
         }
         uint64_t new = (old & ~(MM_TF_FULL | MM_TF_PARKED)) | MM_TF_ABANDONED;
         /* Release: a free that sees ABANDONED sees published_used. */
@@ -203,6 +202,7 @@ void mm_remote_abandon(mm_span *span)
     atomic_store_explicit(&abandoned_pool[c].head, span, memory_order_relaxed);
     span->list = MM_LIST_POOL;
     mm_lock_release(&abandoned_pool[c].lock);
+    return true;
 }
 
 mm_span *mm_remote_adopt(unsigned c)

@@ -101,11 +101,12 @@ void mm_remote_unpark(mm_span *span);
  * does not hold lists_lock must not touch it again. */
 bool mm_remote_owner_claim(mm_span *span);
 
-/* Owner whose thread exits, holding its lists_lock: give `span` up. It is
- * unmapped at once if every block is back, else put in the abandoned pool. `span` must be off the heap's
- * lists, with its free blocks on span->free. The caller must not touch it
- * afterwards. */
-void mm_remote_abandon(mm_span *span);
+/* Owner whose thread exits, holding its lists_lock: give `span` up. `span`
+ * must be off the heap's lists, with its free blocks on span->free. If every
+ * block is back, false: the slab stays the caller's, empty, for it to cache
+ * or unmap. Else true: it is in the abandoned pool, and the caller must not
+ * touch it again. */
+bool mm_remote_abandon(mm_span *span);
 
 /* Take an abandoned slab of class `c`, or NULL. The slab comes back owned by
  * nobody (the adopter sets the owner when it links the slab, heap.c),

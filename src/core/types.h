@@ -215,6 +215,10 @@ typedef struct mm_heap {
 #define MM_HEAP_CURRENT_BYTES ((size_t)64 << 10)
 /* The same bound with retention (retain.h). */
 #define MM_HEAP_CURRENT_BYTES_RETAINING ((size_t)1 << 20)
+/* With retention, what the cache of a heap whose thread exited may keep for
+ * the next thread (heap.c): a server replacing its threads reuses their
+ * slabs, while threads that end one by one leave little behind. */
+#define MM_HEAP_IDLE_CACHE_BYTES ((size_t)1 << 20)
 /* With a clock, the length of a retention window: the caches keep the
  * memory of a peak for one to two windows after it (retain.h). */
 #define MM_RETAIN_MS 1000
