@@ -94,9 +94,10 @@ int myfree_checked(void *ptr);
  *                   costs nothing when there is one thread); the argument is
  *                   accepted for compatibility. Returns 0.
  * allocator_cleanup()
- *                   returns the idle memory of the calling thread's heap and
- *                   the large-block cache to the system. Live blocks stay
- *                   valid; the allocator stays usable.
+ *                   returns the idle memory of the calling thread's heap,
+ *                   of the heaps of exited threads and the large-block cache
+ *                   to the system. Live blocks stay valid; the allocator
+ *                   stays usable.
  * allocator_stats(allocated, freed, peak)
  *                   bytes handed out since the start (usable sizes), bytes
  *                   freed, and the peak of allocated - freed. Any pointer may
@@ -131,6 +132,10 @@ int allocator_verify(void);
  * vmfree(addr, length)   unmaps a region. mymalloc hands back each region
  *                        whole, with exactly the address and length vmalloc
  *                        returned it with.
+ * Over an embedder's vmalloc, what mymalloc holds follows what is live (at
+ * most 4 x the live bytes plus a fixed slack, the M5 rule). The hosted
+ * library's own vmalloc also gives the core a clock, and it then keeps the
+ * memory of recent peaks for reuse (docs/DESIGN.md, memory-return policy).
  */
 void *vmalloc(void *addr, size_t length);
 void vmfree(void *addr, size_t length);
