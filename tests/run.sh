@@ -119,6 +119,9 @@ normal_run() {
     # The wider core API under the same stress: checked frees (and refused
     # second frees), myrealloc moves, across threads.
     run_test core/stress-api-t4 180 "$T/core/stress" --threads=4 --ops=200000 --api
+    # With the hosted library's retention (a clock): runs reuse exited
+    # threads' heaps and their caches.
+    run_test core/stress-retain-t4 180 "$T/core/stress" --threads=4 --ops=200000 --runs=3 --retain
     for kind in pthread clone; do
         run_test "m5/stress-api-$kind-t4" 180 "$T/m5/stress" --threads=4 --ops=200000 --api \
             "--$kind"
@@ -156,10 +159,13 @@ normal_run() {
         --ops=250000 --api
     run_test tsan-m5/stress-api-t4 300 "${TSAN_PREFIX[@]}" "$T/tsan-m5/stress" --threads=4 \
         --ops=250000 --api
+    run_test tsan/stress-retain-t4 300 "${TSAN_PREFIX[@]}" "$T/tsan/stress" --threads=4 \
+        --ops=250000 --runs=2 --retain
 
     # AddressSanitizer + UBSan over the test code and the library core.
     run_test asan/stress-t4 300 "$T/asan/stress" --threads=4 --ops=400000
     run_test asan/stress-api-t4 300 "$T/asan/stress" --threads=4 --ops=200000 --api
+    run_test asan/stress-retain-t4 300 "$T/asan/stress" --threads=4 --ops=200000 --runs=2 --retain
     run_test asan/exhaust-cap 300 "$T/asan/exhaust" --case=cap --threads=4
     run_test asan/exhaust-fault 300 "$T/asan/exhaust" --case=fault --threads=4
     run_test asan/exhaust-sizes 120 "$T/asan/exhaust" --case=sizes

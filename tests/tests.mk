@@ -26,7 +26,7 @@ TB := $(BUILD)/tests
 TESTS_CC ?= $(CC)
 TESTS_WARN := -Wall -Wextra -Wno-unused-parameter
 TESTS_CFLAGS := -std=gnu11 -O2 -g $(TESTS_WARN) -fno-stack-protector \
-                -I$(TESTS_DIR) -Iinclude
+                -I$(TESTS_DIR) -Iinclude -Isrc
 # How the M5 amalgamation is meant to be compiled.
 TESTS_M5_CFLAGS := -std=gnu11 -O2 -ffreestanding -fno-builtin
 
