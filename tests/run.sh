@@ -107,12 +107,12 @@ normal_run() {
     # own cost. Same workload and checks otherwise.
     for n in 1 2 4 8 32; do
         run_test "core/bench-t$n" 120 "$T/core/stress" --threads=$n \
-            --ops="$(per_thread 2000000 $n)" --runs=3 --light
+            --ops="$(per_thread 1000000 $n)" --runs=3 --light
     done
     for kind in pthread clone; do
         for n in 1 2 4 8 32; do
             run_test "m5/bench-$kind-t$n" 120 "$T/m5/stress" --threads=$n \
-                --ops="$(per_thread 2000000 $n)" --runs=3 --light "--$kind"
+                --ops="$(per_thread 1000000 $n)" --runs=3 --light "--$kind"
         done
     done
 
