@@ -29,17 +29,12 @@
 #include "testlib.h"
 
 #if !defined(TL_M5)
-#include <time.h>
-
 #define MM_PLATFORM_HOSTED 1
 #include "core/identity.h"
-#include "core/types.h"
 
 static uint64_t clock_ms(void)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    return (uint64_t)(tl_now() * 1000);
 }
 #endif
 

@@ -262,7 +262,7 @@ bool mm_heap_claim_parked(mm_heap *heap, mm_span *span)
      * is out) nor set again (park_full), and published_used only falls: the
      * word read here cannot come back to the same value with more blocks
      * out before the CAS. */
-    bool claimed = false;
+    bool claimed = false, unmap = false;
     mm_lock_acquire(&heap->lists_lock);
     uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
     if (still_owned(heap, span) && (old & MM_TF_PARKED) &&
@@ -274,16 +274,15 @@ bool mm_heap_claim_parked(mm_heap *heap, mm_span *span)
         /* With retention the owner may well want it back (a producer whose
          * consumer frees): it goes to the cache, within the budget. Without,
          * a slab others emptied goes back at once. */
-        if (mm_retention_enabled()) {
-            empty_cache_put(heap, span);
-            span = NULL;
-        } else {
+        unmap = !mm_retention_enabled();
+        if (unmap)
             empty_cache_trim(heap, 0);
-        }
+        else
+            empty_cache_put(heap, span);
         claimed = true;
     }
     mm_lock_release(&heap->lists_lock);
-    if (claimed && span != NULL)
+    if (unmap)
         mm_span_destroy(span);
     return claimed;
 }

@@ -8,7 +8,7 @@ size_t mm_slab_pages(unsigned c, uint32_t held, size_t min_blocks)
     size_t size = mm_class_size(c);
     size_t base = 1;
     while ((base * MM_PAGE_SIZE) % size * 8 > base * MM_PAGE_SIZE ||
-           (base * MM_PAGE_SIZE / size < min_blocks && (base + 1) * MM_PAGE_SIZE <= MM_SLAB_MAX_PAGES * MM_PAGE_SIZE))
+           (base * MM_PAGE_SIZE / size < min_blocks && base < MM_SLAB_MAX_PAGES))
         base++;
     /* Doubling keeps the tail's share of the slab. */
     size_t pages = base;
