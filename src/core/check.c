@@ -8,7 +8,8 @@
  * the owner; the owner changes and slabs leave the lists only under the
  * heap's lists_lock (heap.c, bin_add_current and the callers of bin_forget;
  * abandon clears the owner under it). An abandoned slab (no owner) is in
- * its class's pool, or adopted and on its way to the adopter's lists, and
+ * its class's pool, or adopted and on its way to the adopter's lists, or
+ * claimed and on its way to the claimer's empty cache or to vmfree, and
  * leaves the pool only under the pool's lock. Under the right lock, with
  * the owner unchanged and the page map still naming the descriptor, a slab
  * on a list stays mapped; one on no list has no block out.

@@ -287,6 +287,20 @@ bool mm_heap_claim_parked(mm_heap *heap, mm_span *span)
     return claimed;
 }
 
+void mm_heap_take_empty(mm_heap *heap, mm_span *span)
+{
+    if (heap == NULL || !mm_retention_enabled()) {
+        mm_span_destroy(span);
+        return;
+    }
+    mm_lock_acquire(&heap->lists_lock);
+    /* Release: see still_owned(). A checked free that finds the new owner
+     * waits for this lock and then sees the slab cached (or unmapped). */
+    atomic_store_explicit(&span->owner, heap, memory_order_release);
+    empty_cache_put(heap, span);
+    mm_lock_release(&heap->lists_lock);
+}
+
 /* ---- slabs -------------------------------------------------------------- */
 
 /* Put blocks on span->free: the owner's frees, else the remote frees, else

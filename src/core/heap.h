@@ -4,8 +4,10 @@
  * nothing here is atomic.
  *
  * malloc: take the head of the current slab's free list.
- * free:   push onto the slab's local_free list; the slow path runs only when
- *         the slab becomes empty or is parked (not the current slab).
+ * free:   push onto the current slab's free list (the block is reused
+ *         first, while cached), or onto a parked slab's local_free list
+ *         (collected when the slab is current again) and run the slow path;
+ *         for the current slab the slow path runs only when it empties.
  */
 #ifndef MM_HEAP_H
 #define MM_HEAP_H
@@ -75,16 +77,22 @@ static inline void *mm_heap_malloc(mm_heap *heap, unsigned c)
 /* Free `block` of `span`, which `heap` owns. */
 static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *block)
 {
+    mm_heap_count(&heap->frees[span->size_class]);
+    if (MM_LIKELY(!span->parked)) {
+        /* The current slab: the block is the next one handed out, while its
+         * lines are still in the cache. A small empty current slab stays,
+         * so that a malloc/free loop does not go to the cache each time;
+         * see heap.c. */
+        mm_block_set_free(block, span->free);
+        span->free = block;
+        if (MM_UNLIKELY(--span->used == 0) && span->bytes > mm_slab_keep_empty_bytes())
+            mm_heap_slab_event(heap, span);
+        return;
+    }
     mm_block_set_free(block, span->local_free);
     span->local_free = block;
-    mm_heap_count(&heap->frees[span->size_class]);
-    if (MM_UNLIKELY(--span->used == 0 || span->parked)) {
-        /* A small empty current slab stays, so that a malloc/free loop
-         * does not go to the cache each time; see heap.c. */
-        if (!span->parked && span->bytes <= mm_slab_keep_empty_bytes())
-            return;
-        mm_heap_slab_event(heap, span);
-    }
+    span->used--;
+    mm_heap_slab_event(heap, span);
 }
 
 /* A remote free found FULL on `span`, owned by `heap`: if `heap` still owns
@@ -98,6 +106,13 @@ void mm_heap_ready(mm_heap *heap, mm_span *span);
  * cache's budget) or unmap it, and return true; else false (the caller
  * re-reads the word). */
 bool mm_heap_claim_parked(mm_heap *heap, mm_span *span);
+
+/* `span` was abandoned and is now empty, claimed by a remote free of the
+ * thread whose heap is `heap` (NULL if it has none): with retention it goes
+ * to that heap's empty cache (within its budget), so that the memory of a
+ * thread that exited serves the threads that freed its blocks; else, or
+ * without a heap, it is unmapped. */
+void mm_heap_take_empty(mm_heap *heap, mm_span *span);
 
 /* Give up every slab of `heap` (its thread is exiting): those with blocks
  * out go to the abandoned pool, empty ones to the heap's empty cache. With

@@ -165,7 +165,7 @@ static void free_remote(mm_span *span, mm_block *block)
         /* Remote frees never reach the heap's own slow paths. */
         mm_stats_publish(heap, span->size_class);
     }
-    mm_remote_free(span, block);
+    mm_remote_free(span, block, heap);
 }
 #endif
 

@@ -7,7 +7,7 @@
 #include "core/pagemap.h"
 #include "platform/platform.h"
 
-_Atomic(void *) mm_pagemap_root;
+mm_pagemap_node mm_pagemap_root;
 
 /* The node in `slot`, created if absent. NULL only when vmalloc fails. */
 static mm_pagemap_node *node_get_or_create(_Atomic(void *) *slot)
@@ -18,8 +18,13 @@ static mm_pagemap_node *node_get_or_create(_Atomic(void *) *slot)
     mm_pagemap_node *fresh = mm_vm_map(sizeof(mm_pagemap_node));
     if (fresh == NULL)
         return NULL;
-    for (size_t i = 0; i < MM_PAGEMAP_FANOUT; i++)
-        atomic_init(&(*fresh)[i], NULL);
+    /* A node is 8 pages. Writing NULL into zeroed pages would make all of
+     * them resident, where a lookup-only workload touches one or two; on the
+     * targets we build for a null pointer is all zero bits, so a zeroed map
+     * already holds NULL entries. */
+    if (!mm_platform_hooks.maps_zeroed)
+        for (size_t i = 0; i < MM_PAGEMAP_FANOUT; i++)
+            atomic_init(&(*fresh)[i], NULL);
     void *expected = NULL;
     /* Release: a reader that sees the node sees its NULL entries. */
     if (atomic_compare_exchange_strong_explicit(slot, &expected, fresh, memory_order_acq_rel,
@@ -40,10 +45,7 @@ static mm_pagemap_node *node_at(_Atomic(void *) *slot, bool create)
 /* The leaf slot of address `a`, creating nodes on the way when `create`. */
 static _Atomic(void *) *leaf_slot(uintptr_t a, bool create)
 {
-    mm_pagemap_node *root = node_at(&mm_pagemap_root, create);
-    if (root == NULL)
-        return NULL;
-    mm_pagemap_node *mid = node_at(&(*root)[a >> (MM_PAGE_SHIFT + 2 * MM_PAGEMAP_BITS)], create);
+    mm_pagemap_node *mid = node_at(&mm_pagemap_root[a >> (MM_PAGE_SHIFT + 2 * MM_PAGEMAP_BITS)], create);
     if (mid == NULL)
         return NULL;
     mm_pagemap_node *leaf =

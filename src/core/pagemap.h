@@ -3,7 +3,8 @@
  *
  * A three-level radix tree over 48-bit addresses, 12 bits per level, indexed
  * by page number: root -> middle nodes -> leaves of span pointers. Each node
- * is 4096 pointers (32 KiB) from vmalloc. Nodes are created on demand, never
+ * is 4096 pointers (32 KiB): the root is static (its untouched pages cost
+ * nothing), the others come from vmalloc. Nodes are created on demand, never
  * freed (a leaf covers 16 MiB of address space, so the tree costs at most
  * 0.2% of the memory it maps), and published with a release compare-and-swap
  * so a reader that finds a node also finds it initialised.
@@ -11,7 +12,7 @@
  * Entries are written before the blocks of their region are handed out and
  * cleared before the region goes back to vmfree; a thread freeing a block
  * received it through some synchronisation after the entry was written, so
- * relaxed loads suffice on lookup. Lookup is four dependent loads and never
+ * relaxed loads suffice on lookup. Lookup is three dependent loads and never
  * blocks; an address outside any region yields NULL.
  */
 #ifndef MM_PAGEMAP_H
@@ -26,16 +27,15 @@
 
 typedef _Atomic(void *) mm_pagemap_node[MM_PAGEMAP_FANOUT];
 
-extern _Atomic(void *) mm_pagemap_root; /* mm_pagemap_node *, or NULL */
+extern mm_pagemap_node mm_pagemap_root;
 
 static inline mm_span *mm_pagemap_lookup(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    mm_pagemap_node *root = atomic_load_explicit(&mm_pagemap_root, memory_order_acquire);
-    if (MM_UNLIKELY((a >> MM_ADDRESS_BITS) != 0 || root == NULL))
+    if (MM_UNLIKELY((a >> MM_ADDRESS_BITS) != 0))
         return NULL;
     mm_pagemap_node *mid = atomic_load_explicit(
-        &(*root)[a >> (MM_PAGE_SHIFT + 2 * MM_PAGEMAP_BITS)], memory_order_acquire);
+        &mm_pagemap_root[a >> (MM_PAGE_SHIFT + 2 * MM_PAGEMAP_BITS)], memory_order_acquire);
     if (MM_UNLIKELY(mid == NULL))
         return NULL;
     mm_pagemap_node *leaf = atomic_load_explicit(

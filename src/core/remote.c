@@ -53,8 +53,9 @@ static uint64_t tf_make(mm_block *list, uint32_t count, uint64_t flags)
 /* Our block of abandoned `span` looks like the last one out. Decide again
  * under the pool lock, where ABANDONED is set (abandon) and cleared (adopt):
  * the word cannot leave ABANDONED and come back to the value we test with
- * more blocks out (ABA). True if the slab was ours and is now unmapped. */
-static bool claim_abandoned(mm_span *span)
+ * more blocks out (ABA). True if the slab was ours: it is then given to
+ * `caller`'s cache or unmapped. */
+static bool claim_abandoned(mm_span *span, mm_heap *caller)
 {
     mm_lock *lock = &abandoned_pool[span->size_class].lock;
     bool claimed = false;
@@ -70,11 +71,11 @@ static bool claim_abandoned(mm_span *span)
     }
     mm_lock_release(lock);
     if (claimed)
-        mm_span_destroy(span);
+        mm_heap_take_empty(caller, span);
     return claimed;
 }
 
-void mm_remote_free(mm_span *span, mm_block *block)
+void mm_remote_free(mm_span *span, mm_block *block, mm_heap *caller)
 {
     /* Acquire on every read of the word: when it shows PARKED or ABANDONED,
      * the published_used stored before is visible. Our block is still out,
@@ -98,7 +99,7 @@ void mm_remote_free(mm_span *span, mm_block *block)
                  * lock that orders every transition able to bring the word
                  * back to `old` with more blocks out: the owner's
                  * lists_lock (unpark, park, abandon) or the pool lock. */
-                if (parked ? mm_heap_claim_parked(owner, span) : claim_abandoned(span))
+                if (parked ? mm_heap_claim_parked(owner, span) : claim_abandoned(span, caller))
                     return;
                 old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
                 continue;

@@ -23,7 +23,9 @@
  *   unpark         owner makes a parked slab current: clear PARKED|FULL
  *   claim          a free whose block is the last one out (count + 1 ==
  *                  published_used, PARKED or ABANDONED set) takes the word to
- *                  0 instead of pushing, unlinks the slab and unmaps it. It
+ *                  0 instead of pushing, unlinks the slab and unmaps it (with
+ *                  retention, caches it: mm_heap_claim_parked and
+ *                  mm_heap_take_empty). It
  *                  decides again and makes its CAS under the lock that orders
  *                  every transition that could bring the word back to the
  *                  same value with more blocks out (the owner heap's
@@ -75,8 +77,11 @@ static inline uint32_t mm_tf_count(uint64_t word)
 }
 
 /* Free `block` of slab `span` from a thread that does not own the slab (TLS
- * identity; under CPU identity a free locks the owner heap instead). */
-void mm_remote_free(mm_span *span, mm_block *block);
+ * identity; under CPU identity a free locks the owner heap instead).
+ * `caller` is the freeing thread's heap, or NULL: when the block was the
+ * last one out of an abandoned slab, the slab goes to its empty cache (with
+ * retention; else, and without a caller, it is unmapped). */
+void mm_remote_free(mm_span *span, mm_block *block, mm_heap *caller);
 
 /* Owner, current slab: take the blocks freed remotely since the last
  * collect. Returns the list; *count gets its length. */
