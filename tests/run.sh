@@ -95,11 +95,12 @@ normal_run() {
         run_test "core/stress-t$n" 180 "$T/core/stress" --threads=$n \
             --ops="$(per_thread 800000 $n)" --runs=3
     done
-    # Stress, M5 amalgamation, pthreads and raw clone() threads.
+    # Stress, M5 amalgamation, pthreads and raw clone() threads (3/4 of the
+    # core's steps: the same code, and two kinds of thread).
     for kind in pthread clone; do
         for n in 1 2 4 8 32; do
             run_test "m5/stress-$kind-t$n" 180 "$T/m5/stress" --threads=$n \
-                --ops="$(per_thread 800000 $n)" --runs=3 "--$kind"
+                --ops="$(per_thread 600000 $n)" --runs=3 "--$kind"
         done
     done
 
@@ -173,8 +174,8 @@ normal_run() {
     run_test asan/reuse-threads 300 "$T/asan/reuse" --case=threads
 
     # libFuzzer over mymalloc/myfree sequences (ASan + UBSan), a fixed seed
-    # and 45 seconds; `make fuzz` runs it for 10 minutes.
-    run_test fuzz/ops 120 "$T/fuzz/fuzz_ops" -seed=1 -max_total_time=45 -max_len=4096 \
+    # and 30 seconds; `make fuzz` runs it for 10 minutes.
+    run_test fuzz/ops 120 "$T/fuzz/fuzz_ops" -seed=1 -max_total_time=30 -max_len=4096 \
         -print_final_stats=1
 }
 
