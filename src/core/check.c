@@ -194,8 +194,10 @@ static void verify_heap(mm_verifier *v, mm_heap *heap, bool is_user)
     size_t cached = 0;
     for (size_t p = 0; p <= MM_SLAB_MAX_PAGES; p++) {
         for (mm_span *span = heap->empty_cache[p]; span != NULL; span = span->next) {
-            if (span->bytes != p << MM_PAGE_SHIFT || span->list != MM_LIST_NONE)
-                mm_verify_fail(v, "empty-cache slab in the wrong bucket or on a list", span);
+            if (span->bytes != p << MM_PAGE_SHIFT || span->list != MM_LIST_NONE ||
+                atomic_load_explicit(&span->owner, memory_order_relaxed) != heap)
+                mm_verify_fail(v, "empty-cache slab in the wrong bucket, on a list or not the heap's",
+                               span);
             cached += span->bytes;
         }
     }

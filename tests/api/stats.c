@@ -16,7 +16,10 @@
  * two windows (2 x 1 s) pass, the next slab emptied and large block freed
  * give it back. A thread that frees 8 MiB of small blocks and exits leaves
  * at most 1 MiB more held (its heap's cache, kept for the next thread), and
- * malloc_trim gives that back.
+ * malloc_trim gives that back. Blocks of a thread that exited: replaced one
+ * by one by the main thread, held stays within 2 MiB of where it was; only
+ * freed, 256 KiB to 2 MiB of their slabs stay in the main thread's cache;
+ * allocator_verify passes after each (cached slabs belong to their heap).
  *
  * Linked with -lmymalloc.
  */
@@ -399,6 +402,78 @@ static void test_retention(void)
     printf("ok retention: an exited thread's heap keeps at most 1 MiB, malloc_trim takes it\n");
 }
 
+/* A thread allocates HANDOVER blocks into `arg` and exits without freeing them. */
+enum { HANDOVER = 20000, HANDOVER_SIZE = 200 };
+
+static void *handover_thread(void *arg)
+{
+    void **blocks = arg;
+    for (int i = 0; i < HANDOVER; i++) {
+        blocks[i] = mymalloc(HANDOVER_SIZE);
+        CHECK(blocks[i] != NULL);
+        api_tag(blocks[i], HANDOVER_SIZE, (uint64_t)i);
+    }
+    return NULL;
+}
+
+static void handover(void **blocks)
+{
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, handover_thread, blocks) == 0);
+    CHECK(pthread_join(th, NULL) == 0);
+}
+
+/* Blocks of a thread that exited, freed by another thread. Replaced one by
+ * one (Larson's pattern), the main thread adopts the dead thread's slabs
+ * and what is held stays near one set of blocks. Only freed, the slabs
+ * their last free empties go to the freeing thread's cache, within its
+ * budget (a quarter of its slab bytes, here about 1 MiB), rather than back
+ * to the system at once. Cached slabs must belong to the heap that caches
+ * them (allocator_verify). */
+static void test_retention_handover(void)
+{
+    static void *mine[HANDOVER], *theirs[HANDOVER];
+    handover(mine);
+    size_t before = mallinfo2().arena;
+    size_t most = before;
+    for (int i = 0; i < HANDOVER; i++) {
+        CHECK(api_tag_ok(mine[i], HANDOVER_SIZE, (uint64_t)i));
+        myfree(mine[i]);
+        mine[i] = mymalloc(HANDOVER_SIZE);
+        CHECK(mine[i] != NULL);
+        api_tag(mine[i], HANDOVER_SIZE, (uint64_t)(HANDOVER + i));
+        if (i % 1000 == 0 && mallinfo2().arena > most)
+            most = mallinfo2().arena;
+    }
+    CHECK(allocator_verify() == 0);
+    CHECKF(most <= before + 2 * API_MIB,
+           "held %zu while replacing a dead thread's %d blocks, %zu before", most, HANDOVER,
+           before);
+
+    size_t alone = mallinfo2().arena;
+    handover(theirs);
+    size_t with_theirs = mallinfo2().arena;
+    for (int i = 0; i < HANDOVER; i++) {
+        CHECK(api_tag_ok(theirs[i], HANDOVER_SIZE, (uint64_t)i));
+        myfree(theirs[i]);
+    }
+    size_t freed = mallinfo2().arena;
+    CHECK(allocator_verify() == 0);
+    printf("FIGURES: handover held_before=%zu held_most=%zu held_alone=%zu held_with_theirs=%zu "
+           "held_theirs_freed=%zu\n",
+           before, most, alone, with_theirs, freed);
+    CHECKF(freed >= alone + 256 * API_KIB && freed <= alone + 2 * API_MIB,
+           "held %zu after freeing a dead thread's blocks: %zu before they were made, %zu with "
+           "them; the freeing thread should have cached 256 KiB to 2 MiB of their slabs",
+           freed, alone, with_theirs);
+    for (int i = 0; i < HANDOVER; i++) {
+        CHECK(api_tag_ok(mine[i], HANDOVER_SIZE, (uint64_t)(HANDOVER + i)));
+        myfree(mine[i]);
+    }
+    CHECK(allocator_verify() == 0);
+    printf("ok retention: a dead thread's blocks, replaced or freed by another thread\n");
+}
+
 int main(void)
 {
     test_init_and_nulls();
@@ -408,6 +483,7 @@ int main(void)
     test_dump();
     test_cleanup();
     test_retention();
+    test_retention_handover();
     CHECK(allocator_verify() == 0);
     printf("stats: all checks passed\n");
     return 0;
