@@ -24,7 +24,8 @@
  * Lock order: heap lock (CPU identity) -> lists_lock -> abandoned-pool lock
  * -> descriptor-pool lock. The heap registry's lock is taken alone, the
  * idle list's (identity.c) alone or before the lists_lock of idle heaps
- * (their decay and trim), except by the fork handler, which takes every
+ * (their decay and trim, and a slab taken from their cache by slab_new,
+ * which holds no lock then), except by the fork handler, which takes every
  * lock, those two first.
  */
 #include "core/heap.h"
@@ -301,6 +302,16 @@ void mm_heap_take_empty(mm_heap *heap, mm_span *span)
     mm_lock_release(&heap->lists_lock);
 }
 
+#if defined(MM_IDENTITY_TLS)
+mm_span *mm_heap_cache_give(mm_heap *heap, unsigned c, size_t pages)
+{
+    mm_lock_acquire(&heap->lists_lock);
+    mm_span *span = empty_cache_take(heap, c, pages);
+    mm_lock_release(&heap->lists_lock);
+    return span;
+}
+#endif
+
 /* ---- slabs -------------------------------------------------------------- */
 
 /* Put blocks on span->free: the owner's frees, else the remote frees, else
@@ -386,6 +397,10 @@ static mm_span *slab_new(mm_heap *heap, unsigned c)
     mm_lock_acquire(&heap->lists_lock);
     mm_span *span = empty_cache_take(heap, c, pages);
     mm_lock_release(&heap->lists_lock);
+#if defined(MM_IDENTITY_TLS)
+    if (span == NULL && mm_retention_enabled())
+        span = mm_idle_cache_take(c, pages);
+#endif
     if (span == NULL) {
         span = mm_span_create(pages * MM_PAGE_SIZE, MM_PAGE_SIZE, pages);
         if (span == NULL)

@@ -114,6 +114,13 @@ bool mm_heap_claim_parked(mm_heap *heap, mm_span *span);
  * without a heap, it is unmapped. */
 void mm_heap_take_empty(mm_heap *heap, mm_span *span);
 
+#if defined(MM_IDENTITY_TLS)
+/* An empty slab for class `c` near `pages` pages out of idle `heap`'s cache
+ * (under its lists_lock), or NULL; the caller, another heap's user, makes
+ * it its own (bin_add_current sets the owner). */
+mm_span *mm_heap_cache_give(mm_heap *heap, unsigned c, size_t pages);
+#endif
+
 /* Give up every slab of `heap` (its thread is exiting): those with blocks
  * out go to the abandoned pool, empty ones to the heap's empty cache. With
  * retention (retain.h) the heap keeps up to MM_HEAP_IDLE_CACHE_BYTES of that

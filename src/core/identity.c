@@ -97,6 +97,20 @@ static void idle_heaps_each(void (*fn)(mm_heap *heap))
     mm_lock_release(&idle_heaps.lock);
 }
 
+#define MM_IDLE_CACHE_TRIES 4
+
+mm_span *mm_idle_cache_take(unsigned c, size_t pages)
+{
+    mm_span *span = NULL;
+    mm_lock_acquire(&idle_heaps.lock);
+    unsigned tries = 0;
+    for (mm_heap *heap = idle_heaps.head; heap != NULL && span == NULL && tries < MM_IDLE_CACHE_TRIES;
+         heap = heap->next_free, tries++)
+        span = mm_heap_cache_give(heap, c, pages);
+    mm_lock_release(&idle_heaps.lock);
+    return span;
+}
+
 void mm_reclaim(mm_heap *held)
 {
     mm_heap *heap = held != NULL ? held : mm_thread_heap;

@@ -15,8 +15,9 @@
  * large blocks stays mapped, and allocating it again maps nothing new; once
  * two windows (2 x 1 s) pass, the next slab emptied and large block freed
  * give it back. A thread that frees 8 MiB of small blocks and exits leaves
- * at most 1 MiB more held (its heap's cache, kept for the next thread), and
- * malloc_trim gives that back. Blocks of a thread that exited: replaced one
+ * at most 1 MiB more held (its heap's cache, kept for the next thread), new
+ * slabs of another thread come from that cache (700 KiB of blocks add at
+ * most 256 KiB held), and malloc_trim gives the rest back. Blocks of a thread that exited: replaced one
  * by one by the main thread, held stays within 2 MiB of where it was; only
  * freed, 256 KiB to 2 MiB of their slabs stay in the main thread's cache;
  * allocator_verify passes after each (cached slabs belong to their heap).
@@ -393,6 +394,20 @@ static void test_retention(void)
     CHECK(pthread_create(&th, NULL, small_burst_thread, NULL) == 0);
     CHECK(pthread_join(th, NULL) == 0);
     size_t idle = mallinfo2().arena;
+    /* The exited thread's cache serves this thread's new slabs. */
+    enum { FROM_IDLE = 3500 };
+    static void *from_idle[FROM_IDLE];
+    for (int i = 0; i < FROM_IDLE; i++) {
+        from_idle[i] = mymalloc(200);
+        CHECK(from_idle[i] != NULL);
+    }
+    size_t reused = mallinfo2().arena;
+    for (int i = 0; i < FROM_IDLE; i++)
+        myfree(from_idle[i]);
+    printf("FIGURES: retention held_after_reuse=%zu\n", reused);
+    CHECKF(reused <= idle + 256 * API_KIB,
+           "held %zu after %d blocks of 200 bytes, %zu before: an idle heap's cache went unused",
+           reused, FROM_IDLE, idle);
     malloc_trim(0);
     size_t trimmed = mallinfo2().arena;
     printf("FIGURES: retention held_after_thread=%zu held_after_trim=%zu\n", idle, trimmed);
