@@ -302,15 +302,13 @@ void mm_heap_take_empty(mm_heap *heap, mm_span *span)
     mm_lock_release(&heap->lists_lock);
 }
 
-#if defined(MM_IDENTITY_TLS)
-mm_span *mm_heap_cache_give(mm_heap *heap, unsigned c, size_t pages)
+mm_span *mm_heap_cache_take(mm_heap *heap, unsigned c, size_t pages)
 {
     mm_lock_acquire(&heap->lists_lock);
     mm_span *span = empty_cache_take(heap, c, pages);
     mm_lock_release(&heap->lists_lock);
     return span;
 }
-#endif
 
 /* ---- slabs -------------------------------------------------------------- */
 
@@ -394,9 +392,7 @@ static mm_span *slab_new(mm_heap *heap, unsigned c)
     size_t base = mm_slab_pages(c, 0, mm_slab_min_blocks());
     if (pages > base && current_slab_bytes(heap) + pages * MM_PAGE_SIZE > mm_heap_current_bytes())
         pages = base;
-    mm_lock_acquire(&heap->lists_lock);
-    mm_span *span = empty_cache_take(heap, c, pages);
-    mm_lock_release(&heap->lists_lock);
+    mm_span *span = mm_heap_cache_take(heap, c, pages);
 #if defined(MM_IDENTITY_TLS)
     if (span == NULL && mm_retention_enabled())
         span = mm_idle_cache_take(c, pages);

@@ -114,12 +114,11 @@ bool mm_heap_claim_parked(mm_heap *heap, mm_span *span);
  * without a heap, it is unmapped. */
 void mm_heap_take_empty(mm_heap *heap, mm_span *span);
 
-#if defined(MM_IDENTITY_TLS)
-/* An empty slab for class `c` near `pages` pages out of idle `heap`'s cache
- * (under its lists_lock), or NULL; the caller, another heap's user, makes
- * it its own (bin_add_current sets the owner). */
-mm_span *mm_heap_cache_give(mm_heap *heap, unsigned c, size_t pages);
-#endif
+/* An empty slab for class `c` near `pages` pages out of `heap`'s cache
+ * (under its lists_lock), or NULL: the caller's own heap, or an idle heap
+ * (identity.c), whose slab the caller then makes its own (bin_add_current
+ * sets the owner). */
+mm_span *mm_heap_cache_take(mm_heap *heap, unsigned c, size_t pages);
 
 /* Give up every slab of `heap` (its thread is exiting): those with blocks
  * out go to the abandoned pool, empty ones to the heap's empty cache. With

@@ -106,7 +106,7 @@ mm_span *mm_idle_cache_take(unsigned c, size_t pages)
     unsigned tries = 0;
     for (mm_heap *heap = idle_heaps.head; heap != NULL && span == NULL && tries < MM_IDLE_CACHE_TRIES;
          heap = heap->next_free, tries++)
-        span = mm_heap_cache_give(heap, c, pages);
+        span = mm_heap_cache_take(heap, c, pages);
     mm_lock_release(&idle_heaps.lock);
     return span;
 }
