@@ -113,7 +113,7 @@ normal_run() {
     for kind in pthread clone; do
         for n in 1 2 4 8 32; do
             run_test "m5/bench-$kind-t$n" 120 "$T/m5/stress" --threads=$n \
-                --ops="$(per_thread 1000000 $n)" --runs=3 --light "--$kind"
+                --ops="$(per_thread 750000 $n)" --runs=3 --light "--$kind"
         done
     done
 
