@@ -17,6 +17,12 @@
  *                   are live afterwards.
  *                   Catches: caches of freed big blocks that are bounded
  *                   only when a block enters them, not when use drops.
+ *                   Then two 4 MiB blocks are shrunk in place by realloc to
+ *                   just over half, and two more are freed: large blocks and
+ *                   their cache must hold at most 3 x the live bytes + 1 MiB.
+ *                   Catches: a cache bounded by the live blocks' regions,
+ *                   which realloc may keep at twice what they are asked for
+ *                   (4 x in all, the whole M5 allowance).
  *   --case=remote   One thread allocates 8 MiB of small and page-sized
  *                   blocks, another frees them all while the first stays
  *                   alive and idle: held must fall back near zero (and stay
@@ -206,6 +212,31 @@ static void case_large(void)
             tl_free(&small[i], &live, "reuse: free of a small block");
         tl_check_drained(1, "reuse: small blocks freed");
     }
+
+    tl_block shrunk[2], freed[2];
+    for (int i = 0; i < 2; i++) {
+        TL_CHECK(tl_alloc(&shrunk[i], 4 * TL_MIB, (uint64_t)i, &live), "reuse: 4 MiB block refused");
+        TL_CHECK(tl_alloc(&freed[i], 4 * TL_MIB, (uint64_t)i, &live), "reuse: 4 MiB block refused");
+    }
+    for (int i = 0; i < 2; i++) {
+        size_t half = 2 * TL_MIB + 4096;
+        tl_verify(&shrunk[i], "reuse: 4 MiB block before realloc");
+        void *p = myrealloc(shrunk[i].p, half);
+        TL_CHECK(p == shrunk[i].p, "reuse: realloc to %zu bytes moved a 4 MiB block", half);
+        tl_live_add(&live, (long)half - (long)shrunk[i].size);
+        shrunk[i].size = half;
+        tl_fill(&shrunk[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        tl_free(&freed[i], &live, "reuse: free of a 4 MiB block");
+    size_t held = provider_held(), asked = 2 * shrunk[0].size;
+    char b1[24], b2[24];
+    TL_CHECK(held <= 3 * asked + TL_MIB,
+             "reuse: held %s > 3 x live %s + 1 MiB with blocks shrunk in place",
+             tl_fmt_bytes(b1, held), tl_fmt_bytes(b2, asked));
+    for (int i = 0; i < 2; i++)
+        tl_free(&shrunk[i], &live, "reuse: free of a shrunk block");
+    tl_check_drained(1, "reuse: shrunk blocks freed");
 }
 
 /* ------------------------------------------------------------------ */
