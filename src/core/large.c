@@ -4,15 +4,16 @@
  * The cache keeps at most MM_LARGE_CACHE_SLOTS regions. A cached region
  * serves a request that needs between half of it and all of it, and realloc
  * keeps a block in place down to half its region, so a live block's region
- * holds at most twice the bytes asked for (beyond-page alignment aside). Without a clock the cache's bytes
- * add up to at most MM_LARGE_CACHE_BASE plus half the bytes of the regions of
- * large blocks in use: large blocks and their cache hold at most three times
- * the live bytes asked for, plus the base, which leaves room under the M5
- * rule's four for the small blocks' rounding. With a clock (retain.h) the
- * cache may hold the regions' bytes in full, plus what those fell from their
- * recent peak: speed for memory, where no such rule applies. Everything is
- * under one spin lock, taken only on the large path (which maps or unmaps
- * anyway); all operations are O(MM_LARGE_CACHE_SLOTS).
+ * holds at most twice the bytes asked for (beyond-page alignment aside).
+ * Without a clock the cache's bytes add up to at most MM_LARGE_CACHE_BASE
+ * plus half the bytes of the regions of large blocks in use: large blocks and
+ * their cache hold at most three times the live bytes asked for, plus the
+ * base, which leaves room under the M5 rule's four for the small blocks'
+ * rounding. With a clock (retain.h) the cache may hold the regions' bytes in
+ * full, plus what those fell from their recent peak: speed for memory, where
+ * no such rule applies. Everything is under one spin lock, taken only on the
+ * large path (which maps or unmaps anyway); all operations are
+ * O(MM_LARGE_CACHE_SLOTS).
  */
 #include "core/large.h"
 #include "core/identity.h"
