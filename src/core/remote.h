@@ -23,17 +23,16 @@
  *   unpark         owner makes a parked slab current: clear PARKED|FULL
  *   claim          a free whose block is the last one out (count + 1 ==
  *                  published_used, PARKED or ABANDONED set) takes the word to
- *                  0 instead of pushing, unlinks the slab and unmaps it (with
- *                  retention, caches it: mm_heap_claim_parked and
- *                  mm_heap_take_empty). It
- *                  decides again and makes its CAS under the lock that orders
- *                  every transition that could bring the word back to the
- *                  same value with more blocks out (the owner heap's
- *                  lists_lock for PARKED, the pool lock for ABANDONED): the
- *                  word alone is subject to ABA. The owner does the same,
- *                  without a lock, after a local free that leaves
- *                  count == used (no claim can race with it: its own block
- *                  was out until then)
+ *                  0 instead of pushing, unlinks the slab and unmaps it
+ *                  (with retention, caches it: mm_heap_claim_parked and
+ *                  mm_heap_take_empty). It decides again and makes its CAS
+ *                  under the lock that orders every transition that could
+ *                  bring the word back to the same value with more blocks
+ *                  out (the owner heap's lists_lock for PARKED, the pool
+ *                  lock for ABANDONED): the word alone is subject to ABA.
+ *                  The owner does the same, without a lock, after a local
+ *                  free that leaves count == used (no claim can race with
+ *                  it: its own block was out until then)
  *   abandon        owner thread exiting, under its lists_lock and the pool
  *                  lock: publish used, set ABANDONED, clear PARKED|FULL
  *   adopt          under the pool lock: ABANDONED -> 0, taking the list;

@@ -17,10 +17,11 @@
  * give it back. A thread that frees 8 MiB of small blocks and exits leaves
  * at most 1 MiB more held (its heap's cache, kept for the next thread), new
  * slabs of another thread come from that cache (700 KiB of blocks add at
- * most 256 KiB held), and malloc_trim gives the rest back. Blocks of a thread that exited: replaced one
- * by one by the main thread, held stays within 2 MiB of where it was; only
- * freed, 256 KiB to 2 MiB of their slabs stay in the main thread's cache;
- * allocator_verify passes after each (cached slabs belong to their heap).
+ * most 256 KiB held), and malloc_trim gives the rest back. Blocks of a
+ * thread that exited: replaced one by one by the main thread, held stays
+ * within 2 MiB of where it was; only freed, 256 KiB to 2 MiB of their slabs
+ * stay in the main thread's cache; allocator_verify passes after each
+ * (cached slabs belong to their heap).
  *
  * Linked with -lmymalloc.
  */
