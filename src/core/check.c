@@ -7,7 +7,10 @@
  * heap's lists, in its empty cache, being claimed, or being formatted by
  * the owner; the owner changes and slabs leave the lists only under the
  * heap's lists_lock (heap.c, bin_add_current and the callers of bin_forget;
- * abandon clears the owner under it). An abandoned slab (no owner) is in
+ * abandon clears the owner under it). The shared cache (heap.c) is such a
+ * heap: it owns the slabs in its cache, which it takes from a heap under
+ * both heaps' lists_locks and which stay its own, with no block out, until
+ * a heap that took one makes it its own in bin_add_current. An abandoned slab (no owner) is in
  * its class's pool, or adopted and on its way to the adopter's lists, or
  * claimed and on its way to the claimer's empty cache or to vmfree, and
  * leaves the pool only under the pool's lock. Under the right lock, with
@@ -227,6 +230,9 @@ unsigned mm_verify(mm_heap *user, void (*report)(const char *what, const void *w
             mm_lock_release(&heap->lock);
 #endif
     }
+    mm_lock_acquire(&mm_shared_cache.lists_lock);
+    verify_heap(&v, &mm_shared_cache, false);
+    mm_lock_release(&mm_shared_cache.lists_lock);
     mm_large_verify(&v);
     return v.found;
 }

@@ -1,7 +1,8 @@
 /*
  * heap.c: a heap's slow paths: refilling the current slab, parking slabs that
  * stop being current and bringing them back, making new slabs, the
- * empty-slab cache, and giving everything up when the heap's thread exits.
+ * empty-slab caches (each heap's and the shared one), and giving everything
+ * up when the heap's thread exits.
  *
  * Invariants of a heap:
  *   - heap->current[c] is bins[c].partial's head, or &mm_span_none when the
@@ -17,16 +18,18 @@
  *   - cached empty slabs are on no list, owned by the heap, with no block out,
  *     in empty_cache[their page count]; empty_cache_bytes sums them and stays
  *     within empty_cache_budget(), which falls as slab_bytes falls (also when
- *     a remote free claims a slab, so an idle heap's cache shrinks too) and,
- *     with a clock, as the retention windows move past a peak;
- *   - slab_bytes sums the bytes of the slabs on the lists;
- *   - the cache, slab_bytes and the retention change only under lists_lock.
- * Lock order: heap lock (CPU identity) -> lists_lock -> abandoned-pool lock
- * -> descriptor-pool lock. The heap registry's lock is taken alone, the
- * idle list's (identity.c) alone or before the lists_lock of idle heaps
- * (their decay and trim, and a slab taken from their cache by slab_new,
- * which holds no lock then), except by the fork handler, which takes every
- * lock, those two first.
+ *     a remote free claims a slab, so an idle heap's cache shrinks too);
+ *   - slab_bytes sums the bytes of the slabs on the lists; all_slab_bytes
+ *     sums every heap's;
+ *   - the cache and slab_bytes change only under lists_lock.
+ * The shared cache is a heap with only a cache: its slabs are owned by it,
+ * and its budget is what all_slab_bytes fell from its recent peak (zero
+ * without a clock).
+ * Lock order: heap lock (CPU identity) -> lists_lock -> the shared cache's
+ * lists_lock or an abandoned-pool lock -> descriptor-pool lock. The heap
+ * registry's lock is taken alone, the idle list's (identity.c) alone or
+ * before the lists_lock of idle heaps (their trim), except by the fork
+ * handler, which takes every lock, those two first.
  */
 #include "core/heap.h"
 #include "core/identity.h"
@@ -54,7 +57,6 @@ void mm_heap_init(mm_heap *heap)
         heap->empty_cache[p] = NULL;
     heap->empty_cache_bytes = 0;
     heap->slab_bytes = 0;
-    mm_retention_reset(&heap->retention, 0);
 }
 
 /* ---- lists (under lists_lock) ------------------------------------------- */
@@ -101,16 +103,66 @@ static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, bool behin
 
 /* ---- empty-slab cache (under lists_lock) -------------------------------- */
 
-/* A floor and a share of the slabs in use, plus, with a clock, what the
- * slabs fell from their recent peak (retain.h). */
-static size_t empty_cache_budget(const mm_heap *heap)
+/*
+ * The shared cache: with a clock, the empty slabs that overflow a heap's own
+ * cache go to one cache that every heap takes from, bounded by what the
+ * slabs of all heaps together fell from their recent peak (retain.h). Threads
+ * whose working sets rise and fall at different moments so keep one peak's
+ * worth of slabs between them, not one each (glibc-bench's simple loop on 8
+ * threads held 40 MiB with a peak per heap, 29 MiB with one for all).
+ * It is a heap with no thread and nothing but this cache: its slabs are owned
+ * by it, so checked frees find them under its lists_lock like any cached
+ * slab. Its lists_lock is taken alone or under one heap's lists_lock (lock
+ * order level 3). all_slab_bytes sums every heap's slab_bytes: each heap adds
+ * and subtracts its own changes (relaxed atomics: the sum and its peak are a
+ * budget, read to decide what to keep, never to guard other memory).
+ * Without a clock the shared cache stays empty.
+ */
+mm_heap mm_shared_cache;
+static _Atomic size_t all_slab_bytes;
+static mm_retention all_slab_retention;
+
+static void all_slab_bytes_add(size_t bytes)
 {
-    return MM_HEAP_CACHE_BYTES + heap->slab_bytes / MM_HEAP_CACHE_SHARE +
-           mm_retention_surplus(&heap->retention, heap->slab_bytes);
+    size_t now = atomic_fetch_add_explicit(&all_slab_bytes, bytes, memory_order_relaxed) + bytes;
+    mm_retention_note(&all_slab_retention, now);
 }
 
-/* Unmap cached slabs, largest first, until the cache holds at most `limit`
- * bytes. O(MM_SLAB_MAX_PAGES) per slab unmapped. */
+static void all_slab_bytes_sub(size_t bytes)
+{
+    atomic_fetch_sub_explicit(&all_slab_bytes, bytes, memory_order_relaxed);
+}
+
+/* A heap's own cache: a floor and a share of its slabs in use. The shared
+ * cache: what the slabs of all heaps fell from their recent peak. */
+static size_t empty_cache_budget(const mm_heap *heap)
+{
+    if (heap == &mm_shared_cache)
+        return mm_retention_surplus(&all_slab_retention,
+                                    atomic_load_explicit(&all_slab_bytes, memory_order_relaxed));
+    return MM_HEAP_CACHE_BYTES + heap->slab_bytes / MM_HEAP_CACHE_SHARE;
+}
+
+static void empty_cache_put(mm_heap *heap, mm_span *span);
+
+/* An empty slab a heap's cache has no room for: to the shared cache, with a
+ * clock; else back to the system. Under the heap's lists_lock, or no lock. */
+static void empty_cache_overflow(mm_heap *heap, mm_span *span)
+{
+    if (heap == &mm_shared_cache || !mm_retention_enabled()) {
+        mm_span_destroy(span);
+        return;
+    }
+    mm_lock_acquire(&mm_shared_cache.lists_lock);
+    /* Release: see still_owned(). */
+    atomic_store_explicit(&span->owner, &mm_shared_cache, memory_order_release);
+    empty_cache_put(&mm_shared_cache, span);
+    mm_lock_release(&mm_shared_cache.lists_lock);
+}
+
+/* Move cached slabs out (to the shared cache, or from it back to the
+ * system), largest first, until the cache holds at most `limit` bytes.
+ * O(MM_SLAB_MAX_PAGES) per slab moved. */
 static void empty_cache_shrink(mm_heap *heap, size_t limit)
 {
     size_t pages = MM_SLAB_MAX_PAGES;
@@ -122,7 +174,7 @@ static void empty_cache_shrink(mm_heap *heap, size_t limit)
         }
         heap->empty_cache[pages] = span->next;
         heap->empty_cache_bytes -= span->bytes;
-        mm_span_destroy(span);
+        empty_cache_overflow(heap, span);
     }
 }
 
@@ -136,9 +188,11 @@ static void empty_cache_trim(mm_heap *heap, size_t extra)
 static void empty_cache_put(mm_heap *heap, mm_span *span)
 {
     size_t pages = span->bytes >> MM_PAGE_SHIFT;
-    mm_retention_advance(&heap->retention, heap->slab_bytes);
+    if (heap == &mm_shared_cache)
+        mm_retention_advance(&all_slab_retention,
+                             atomic_load_explicit(&all_slab_bytes, memory_order_relaxed));
     if (span->bytes > empty_cache_budget(heap)) {
-        mm_span_destroy(span);
+        empty_cache_overflow(heap, span);
         return;
     }
     empty_cache_trim(heap, span->bytes);
@@ -181,7 +235,6 @@ static void empty_cache_flush(mm_heap *heap)
         }
     }
     heap->empty_cache_bytes = 0;
-    mm_retention_reset(&heap->retention, heap->slab_bytes);
 }
 
 /* Add a new or adopted slab to the lists (at the partial head: it becomes
@@ -195,7 +248,7 @@ static void bin_add_current(mm_heap *heap, mm_span *span, unsigned c)
     list_add(heap, span, MM_LIST_PARTIAL, false);
     atomic_fetch_add_explicit(&heap->bins[c].span_count, 1, memory_order_relaxed);
     heap->slab_bytes += span->bytes;
-    mm_retention_note(&heap->retention, heap->slab_bytes);
+    all_slab_bytes_add(span->bytes);
     heap->current[c] = span;
 }
 
@@ -203,6 +256,7 @@ static void bin_add_current(mm_heap *heap, mm_span *span, unsigned c)
 static void bin_forget(mm_heap *heap, mm_span *span)
 {
     heap->slab_bytes -= span->bytes;
+    all_slab_bytes_sub(span->bytes);
     list_remove(heap, span);
     atomic_fetch_sub_explicit(&heap->bins[span->size_class].span_count, 1, memory_order_relaxed);
 }
@@ -302,7 +356,10 @@ void mm_heap_take_empty(mm_heap *heap, mm_span *span)
     mm_lock_release(&heap->lists_lock);
 }
 
-mm_span *mm_heap_cache_take(mm_heap *heap, unsigned c, size_t pages)
+/* An empty slab for class `c` near `pages` pages out of `heap`'s cache,
+ * under its lists_lock, or NULL. From the shared cache, the slab stays
+ * owned by it until bin_add_current makes it the caller's. */
+static mm_span *cache_take(mm_heap *heap, unsigned c, size_t pages)
 {
     mm_lock_acquire(&heap->lists_lock);
     mm_span *span = empty_cache_take(heap, c, pages);
@@ -392,11 +449,9 @@ static mm_span *slab_new(mm_heap *heap, unsigned c)
     size_t base = mm_slab_pages(c, 0, mm_slab_min_blocks());
     if (pages > base && current_slab_bytes(heap) + pages * MM_PAGE_SIZE > mm_heap_current_bytes())
         pages = base;
-    mm_span *span = mm_heap_cache_take(heap, c, pages);
-#if defined(MM_IDENTITY_TLS)
+    mm_span *span = cache_take(heap, c, pages);
     if (span == NULL && mm_retention_enabled())
-        span = mm_idle_cache_take(c, pages);
-#endif
+        span = cache_take(&mm_shared_cache, c, pages);
     if (span == NULL) {
         span = mm_span_create(pages * MM_PAGE_SIZE, MM_PAGE_SIZE, pages);
         if (span == NULL)
@@ -616,20 +671,21 @@ void mm_heap_abandon(mm_heap *heap)
         }
         heap->current[c] = &mm_span_none;
     }
-    /* With retention the heap keeps up to MM_HEAP_IDLE_CACHE_BYTES of its
-     * cache for the next thread that takes it (identity.c); without, it
-     * keeps nothing. */
+    /* With retention its cache goes to the shared cache, where any thread
+     * (the next one to take this heap, too) finds it; without, it is
+     * unmapped. The idle heap holds nothing. */
     if (mm_retention_enabled())
-        empty_cache_shrink(heap, MM_HEAP_IDLE_CACHE_BYTES);
+        empty_cache_shrink(heap, 0);
     else
         empty_cache_flush(heap);
     mm_lock_release(&heap->lists_lock);
 }
 
-void mm_heap_decay(mm_heap *heap)
+void mm_shared_cache_flush(void)
 {
-    mm_lock_acquire(&heap->lists_lock);
-    mm_retention_advance(&heap->retention, heap->slab_bytes);
-    empty_cache_trim(heap, 0);
-    mm_lock_release(&heap->lists_lock);
+    mm_lock_acquire(&mm_shared_cache.lists_lock);
+    empty_cache_flush(&mm_shared_cache);
+    mm_retention_reset(&all_slab_retention,
+                       atomic_load_explicit(&all_slab_bytes, memory_order_relaxed));
+    mm_lock_release(&mm_shared_cache.lists_lock);
 }

@@ -102,34 +102,30 @@ void mm_heap_ready(mm_heap *heap, mm_span *span);
 /* A remote free's block looks like the last one out of parked `span` of
  * `heap`: under lists_lock, if `heap` still owns it and it is still parked
  * with every other block on its word, take the word, unlink the slab, put
- * it in the heap's empty cache (with retention, retain.h, and within the
- * cache's budget) or unmap it, and return true; else false (the caller
- * re-reads the word). */
+ * it in the heap's empty cache (with retention, retain.h; beyond the cache's
+ * budget, in the shared cache) or unmap it, and return true; else false
+ * (the caller re-reads the word). */
 bool mm_heap_claim_parked(mm_heap *heap, mm_span *span);
 
 /* `span` was abandoned and is now empty, claimed by a remote free of the
  * thread whose heap is `heap` (NULL if it has none): with retention it goes
- * to that heap's empty cache (within its budget), so that the memory of a
- * thread that exited serves the threads that freed its blocks; else, or
- * without a heap, it is unmapped. */
+ * to that heap's empty cache (beyond its budget, to the shared cache), so
+ * that the memory of a thread that exited serves the threads that freed its
+ * blocks; else, or without a heap, it is unmapped. */
 void mm_heap_take_empty(mm_heap *heap, mm_span *span);
 
-/* An empty slab for class `c` near `pages` pages out of `heap`'s cache
- * (under its lists_lock), or NULL: the caller's own heap, or an idle heap
- * (identity.c), whose slab the caller then makes its own (bin_add_current
- * sets the owner). */
-mm_span *mm_heap_cache_take(mm_heap *heap, unsigned c, size_t pages);
-
 /* Give up every slab of `heap` (its thread is exiting): those with blocks
- * out go to the abandoned pool, empty ones to the heap's empty cache. With
- * retention (retain.h) the heap keeps up to MM_HEAP_IDLE_CACHE_BYTES of that
- * cache for the next thread to take it; else the cache is unmapped and the
- * heap left empty. */
+ * out go to the abandoned pool, empty ones and the heap's cache to the
+ * shared cache (with retention, within its budget) or back to the system;
+ * the heap is left empty. */
 void mm_heap_abandon(mm_heap *heap);
 
-/* The retention of an idle heap's cache moves on: its surplus goes once a
- * whole window passes (retain.h). O(1) plus the slabs unmapped. */
-void mm_heap_decay(mm_heap *heap);
+/* The cache of empty slabs that overflow the heaps' own caches, shared by
+ * all heaps (heap.c); its lists_lock guards it. */
+extern mm_heap mm_shared_cache;
+
+/* Unmap every slab of the shared cache (malloc_trim, out of memory). */
+void mm_shared_cache_flush(void);
 
 /* Out of memory: collect every remote free of the heap's slabs, unmap its
  * empty slabs and its cache. Walks all the heap's slabs: a last resort. */

@@ -97,26 +97,13 @@ static void idle_heaps_each(void (*fn)(mm_heap *heap))
     mm_lock_release(&idle_heaps.lock);
 }
 
-#define MM_IDLE_CACHE_TRIES 4
-
-mm_span *mm_idle_cache_take(unsigned c, size_t pages)
-{
-    mm_span *span = NULL;
-    mm_lock_acquire(&idle_heaps.lock);
-    unsigned tries = 0;
-    for (mm_heap *heap = idle_heaps.head; heap != NULL && span == NULL && tries < MM_IDLE_CACHE_TRIES;
-         heap = heap->next_free, tries++)
-        span = mm_heap_cache_take(heap, c, pages);
-    mm_lock_release(&idle_heaps.lock);
-    return span;
-}
-
 void mm_reclaim(mm_heap *held)
 {
     mm_heap *heap = held != NULL ? held : mm_thread_heap;
     if (heap != &mm_heap_none)
         mm_heap_reclaim(heap);
     idle_heaps_each(mm_heap_reclaim);
+    mm_shared_cache_flush();
     mm_large_cache_flush();
 }
 
@@ -126,10 +113,6 @@ static void heap_retire(mm_heap *heap)
 {
     mm_stats_publish_all(heap);
     mm_heap_abandon(heap);
-    /* Idle heaps keep their caches (with retention) until a thread takes
-     * them; thread exits move their windows on. O(idle heaps). */
-    if (mm_retention_enabled())
-        idle_heaps_each(mm_heap_decay);
     heap->in_use = false;
     mm_lock_acquire(&idle_heaps.lock);
     heap->next_free = idle_heaps.head;
@@ -147,14 +130,16 @@ void mm_thread_detach(void *heap_ptr)
 }
 
 /* Every lock of the allocator, in the lock order (heap.c): the registry,
- * the idle list, each heap's lists_lock (no thread holds two), the abandoned pools, the
- * large cache and the descriptor pool (leaves). */
+ * the idle list, each heap's lists_lock (no thread holds two), the shared
+ * cache's, the abandoned pools, the large cache and the descriptor pool
+ * (leaves). */
 void mm_fork_prepare(void)
 {
     mm_lock_acquire(&registry_lock);
     mm_lock_acquire(&idle_heaps.lock);
     for (mm_heap *heap = mm_heaps_all(); heap != NULL; heap = heap->next_all)
         mm_lock_acquire(&heap->lists_lock);
+    mm_lock_acquire(&mm_shared_cache.lists_lock);
     mm_remote_lock_pools();
     mm_large_lock();
     mm_span_lock_pool();
@@ -165,6 +150,7 @@ void mm_fork_parent(void)
     mm_span_unlock_pool();
     mm_large_unlock();
     mm_remote_unlock_pools();
+    mm_lock_release(&mm_shared_cache.lists_lock);
     for (mm_heap *heap = mm_heaps_all(); heap != NULL; heap = heap->next_all)
         mm_lock_release(&heap->lists_lock);
     mm_lock_release(&idle_heaps.lock);
@@ -217,6 +203,7 @@ void mm_reclaim(mm_heap *held)
             mm_heap_leave(heap);
         }
     }
+    mm_shared_cache_flush();
     mm_large_cache_flush();
 }
 

@@ -56,12 +56,6 @@ mm_heap *mm_heap_attach(void);
  * next thread. Safe to call again if the thread allocates after it. */
 void mm_thread_detach(void *heap);
 
-/* An empty slab for class `c`, near `pages` pages, from the cache of one of
- * the first MM_IDLE_CACHE_TRIES idle heaps (with retention their caches hold
- * up to 1 MiB each for the next thread; a thread that needs a slab meanwhile
- * takes it rather than mapping another). NULL if none has one. */
-mm_span *mm_idle_cache_take(unsigned c, size_t pages);
-
 /* fork from a process with threads: before it, take every allocator lock
  * (so no other thread is inside a critical section at the fork); after it,
  * release them in the parent; in the child release them and retire the

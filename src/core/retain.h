@@ -1,6 +1,6 @@
 /*
- * retain.h: the memory-return policy's clock, shared by the heaps' empty-slab
- * caches (heap.c) and the large-block cache (large.c).
+ * retain.h: the memory-return policy's clock, shared by the cache of empty
+ * slabs shared by all heaps (heap.c) and the large-block cache (large.c).
  *
  * A cache may always hold a small budget of its own. When the platform
  * gives a clock (mm_platform_hooks.clock_ms: the hosted library), it may also
@@ -9,13 +9,16 @@
  * frees a burst and allocates it again (a request loop, a phase) so reuses
  * mapped, already faulted memory instead of unmapping and mapping it again,
  * and a cache gives its surplus back once a whole window passes below the
- * peak. Windows move only when their cache is used (a slab emptied, a large
- * block freed): an idle thread keeps its surplus until its next such event,
- * malloc_trim or its exit. Without a clock the surplus is always zero.
+ * peak. Windows move only when their cache is used (a slab put in it, a
+ * large block freed): an idle program keeps its surplus until its next such
+ * event or malloc_trim. Without a clock the surplus is always zero.
  *
- * Invariant: window_peak >= the quantity tracked (every increase is noted,
- * every new window starts at the current value). Each call is O(1) and made
- * under the lock of the structure that owns the mm_retention.
+ * Invariant: window_peak >= the quantity tracked, but for a quantity that
+ * several threads change (the shared cache's) only once each change has
+ * been noted: meanwhile the surplus is taken as zero. Every new window
+ * starts at the current value. Each call is O(1); all but
+ * mm_retention_note are made under the lock of the structure that owns the
+ * mm_retention.
  */
 #ifndef MM_RETAIN_H
 #define MM_RETAIN_H
@@ -55,15 +58,23 @@ static inline size_t mm_heap_current_bytes(void)
 /* Start over at `current`: no surplus. */
 static inline void mm_retention_reset(mm_retention *r, size_t current)
 {
-    r->window_peak = r->previous_peak = current;
+    atomic_store_explicit(&r->window_peak, current, memory_order_relaxed);
+    r->previous_peak = current;
     r->window_end = 0;
 }
 
-/* The tracked quantity rose to `current`. */
+/* The tracked quantity rose to `current`. Lock-free, so that the heaps can
+ * raise the shared cache's peak each under its own lock: a compare-and-swap
+ * loop that only raises (relaxed: the peak is a budget, not a guard of other
+ * memory; a note that races with a new window is at worst forgotten, which
+ * only makes the cache give memory back sooner). */
 static inline void mm_retention_note(mm_retention *r, size_t current)
 {
-    if (current > r->window_peak)
-        r->window_peak = current;
+    size_t peak = atomic_load_explicit(&r->window_peak, memory_order_relaxed);
+    while (current > peak &&
+           !atomic_compare_exchange_weak_explicit(&r->window_peak, &peak, current,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
 }
 
 /* Start a new window when this one is over; the one before counts only if
@@ -75,8 +86,8 @@ static inline void mm_retention_advance(mm_retention *r, size_t current)
     uint64_t now = mm_platform_hooks.clock_ms();
     if (now < r->window_end)
         return;
-    r->previous_peak = now < r->window_end + MM_RETAIN_MS ? r->window_peak : current;
-    r->window_peak = current;
+    size_t peak = atomic_exchange_explicit(&r->window_peak, current, memory_order_relaxed);
+    r->previous_peak = now < r->window_end + MM_RETAIN_MS ? peak : current;
     r->window_end = now + MM_RETAIN_MS;
 }
 
@@ -86,8 +97,10 @@ static inline size_t mm_retention_surplus(const mm_retention *r, size_t current)
 {
     if (!mm_retention_enabled())
         return 0;
-    size_t peak = r->window_peak > r->previous_peak ? r->window_peak : r->previous_peak;
-    return peak - current;
+    size_t peak = atomic_load_explicit(&r->window_peak, memory_order_relaxed);
+    if (r->previous_peak > peak)
+        peak = r->previous_peak;
+    return peak > current ? peak - current : 0;
 }
 
 #endif /* MM_RETAIN_H */

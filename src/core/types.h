@@ -162,9 +162,11 @@ typedef struct mm_bin {
 
 /* The recent peak of a quantity of memory, by windows of MM_RETAIN_MS on
  * the platform's clock (retain.h): the most seen in this window and in the
- * one before, and when this one ends. Guarded by its owner's lock. */
+ * one before, and when this one ends. Guarded by its owner's lock, except
+ * that window_peak may also be raised without it (the peak of the slabs of
+ * all heaps, raised by each heap under its own lock). */
 typedef struct mm_retention {
-    size_t window_peak;
+    _Atomic size_t window_peak;
     size_t previous_peak;
     uint64_t window_end;
 } mm_retention;
@@ -181,12 +183,11 @@ typedef struct mm_heap {
     size_t slab_bytes; /* bytes of the slabs on the bins' lists */
 
     /* Empty slabs kept for reuse, by page count, bounded by
-     * MM_HEAP_CACHE_BYTES + slab_bytes / MM_HEAP_CACHE_SHARE, plus, when
-     * the platform has a clock, what the slabs fell from their recent peak
-     * (retain.h). */
+     * MM_HEAP_CACHE_BYTES + slab_bytes / MM_HEAP_CACHE_SHARE. (The shared
+     * cache, heap.c, is a heap that holds only this cache, bounded instead
+     * by what the slabs of all heaps fell from their recent peak.) */
     mm_span *empty_cache[MM_SLAB_MAX_PAGES + 1];
     size_t empty_cache_bytes;
-    mm_retention retention; /* of slab_bytes */
 
     mm_lock lock;                 /* CPU identity: who uses the heap now */
     struct mm_heap *next_free;    /* TLS identity: link on the list of
@@ -215,10 +216,6 @@ typedef struct mm_heap {
 #define MM_HEAP_CURRENT_BYTES ((size_t)64 << 10)
 /* The same bound with retention (retain.h). */
 #define MM_HEAP_CURRENT_BYTES_RETAINING ((size_t)1 << 20)
-/* With retention, what the cache of a heap whose thread exited may keep for
- * the next thread (heap.c): a server replacing its threads reuses their
- * slabs, while threads that end one by one leave little behind. */
-#define MM_HEAP_IDLE_CACHE_BYTES ((size_t)1 << 20)
 /* With a clock, the length of a retention window: the caches keep the
  * memory of a peak for one to two windows after it (retain.h). */
 #define MM_RETAIN_MS 1000
