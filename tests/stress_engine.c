@@ -59,13 +59,16 @@ static int mailbox_post(struct mailbox *m, const tl_block *b)
 }
 
 /* Frees `b` (tag verified), plainly or through myfree_checked. `local`: b
- * was allocated by this thread; if it is small, it sits in a slab of this
- * thread's heap, where no other thread can hand it out again before a
- * second checked free, which must then be refused. (A large block goes to
+ * was allocated by this thread; if it is at most 1 KiB, it sits in a slab
+ * of this thread's heap, where no other thread can hand it out again before
+ * a second checked free, which must then be refused. (A large block goes to
  * a cache every thread takes from, so a second free could meet another
- * thread's new block there; the same could happen to a slab emptied by the
- * free, cached, trimmed by another thread's claim, and mapped again by a
- * third, all between the two calls: too unlikely to matter here.) The M5
+ * thread's new block there. So could a block whose free empties its slab,
+ * if the slab is cached, trimmed by another thread's claim and its address
+ * mapped again by a third, all between the two calls: a slab of a class
+ * above 1 KiB holds as few as one block, which every free of it empties,
+ * and core/stress-api-t4 once saw exactly that, a page-aligned block of
+ * 26813 bytes; slabs of 1 KiB blocks and smaller hold at least four.) The M5
  * build's heaps are per CPU, shared by the threads that run there: another
  * thread may take the block at once, so it makes no second free. */
 static void free_block(struct worker *w, tl_block *b, int local, const char *where)
@@ -81,7 +84,7 @@ static void free_block(struct worker *w, tl_block *b, int local, const char *whe
 #if defined(TL_M5)
     local = 0;
 #endif
-    if (local && b->size <= 32768 && myfree_checked(p) != -1)
+    if (local && b->size <= 1024 && myfree_checked(p) != -1)
         tl_fail("%s: myfree_checked accepted a second free of %p", where, p);
     tl_live_add(w->live, -(long)b->size);
     b->p = NULL;
