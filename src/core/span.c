@@ -24,6 +24,7 @@ typedef struct mm_desc_chunk {
 /* Descriptors start one cache line into the chunk, so that no two share a
  * line with each other or with the chunk header. */
 #define MM_DESC_STRIDE ((sizeof(mm_span) + 63) & ~(size_t)63)
+_Static_assert(sizeof(mm_span) == 3 * 64, "a span descriptor is three cache lines (types.h)");
 #define MM_DESC_FIRST ((sizeof(mm_desc_chunk) + 63) & ~(size_t)63)
 #define MM_DESCS_PER_CHUNK ((MM_DESC_CHUNK_BYTES - MM_DESC_FIRST) / MM_DESC_STRIDE)
 
