@@ -146,7 +146,8 @@ static size_t empty_cache_budget(const mm_heap *heap)
 static void empty_cache_put(mm_heap *heap, mm_span *span);
 
 /* An empty slab a heap's cache has no room for: to the shared cache, with a
- * clock; else back to the system. Under the heap's lists_lock, or no lock. */
+ * clock; else, or from the shared cache itself, back to the system. Under
+ * the lists_lock of `heap`. */
 static void empty_cache_overflow(mm_heap *heap, mm_span *span)
 {
     if (heap == &mm_shared_cache || !mm_retention_enabled()) {
