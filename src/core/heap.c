@@ -27,9 +27,8 @@
  * without a clock).
  * Lock order: heap lock (CPU identity) -> lists_lock -> the shared cache's
  * lists_lock or an abandoned-pool lock -> descriptor-pool lock. The heap
- * registry's lock is taken alone, the idle list's (identity.c) alone or
- * before the lists_lock of idle heaps (their trim), except by the fork
- * handler, which takes every lock, those two first.
+ * registry's lock and the idle list's (identity.c) are taken alone, except
+ * by the fork handler, which takes every lock, those two first.
  */
 #include "core/heap.h"
 #include "core/identity.h"

@@ -86,23 +86,12 @@ mm_heap *mm_heap_attach(void)
     return heap;
 }
 
-/* Apply `fn` to each idle heap, which takes the heap's lists_lock inside
- * the idle list's lock: the fork handler's order, and no path takes the two
- * the other way round. */
-static void idle_heaps_each(void (*fn)(mm_heap *heap))
-{
-    mm_lock_acquire(&idle_heaps.lock);
-    for (mm_heap *heap = idle_heaps.head; heap != NULL; heap = heap->next_free)
-        fn(heap);
-    mm_lock_release(&idle_heaps.lock);
-}
-
 void mm_reclaim(mm_heap *held)
 {
     mm_heap *heap = held != NULL ? held : mm_thread_heap;
     if (heap != &mm_heap_none)
         mm_heap_reclaim(heap);
-    idle_heaps_each(mm_heap_reclaim);
+    /* Idle heaps hold nothing: mm_heap_abandon gave their slabs away. */
     mm_shared_cache_flush();
     mm_large_cache_flush();
 }
