@@ -11,7 +11,8 @@
  * base, which leaves room under the M5 rule's four for the small blocks'
  * rounding. With a clock (retain.h) the cache may hold the regions' bytes in
  * full, plus what those fell from their recent peak: speed for memory, where
- * no such rule applies. Everything is under one spin lock, taken only on the
+ * no such rule applies; regions of huge pages only within that surplus
+ * (large_cache_keeps). Everything is under one spin lock, taken only on the
  * large path (which maps or unmaps anyway); all operations are
  * O(MM_LARGE_CACHE_SLOTS).
  */
@@ -60,6 +61,25 @@ static size_t large_cache_limit(void)
     if (!mm_retention_enabled())
         return MM_LARGE_CACHE_BASE + large.live_bytes / 2;
     return MM_LARGE_CACHE_BASE + large.live_bytes + mm_retention_surplus(&large.retention, large.live_bytes);
+}
+
+/* Whether the cache keeps a freed block's region; under the lock. Only a
+ * page-aligned block's: a cached region serves requests that want the block
+ * at its base. A region of huge pages (huge_page_bytes) only within the
+ * surplus, not the share of the live bytes: mapped afresh it costs a page
+ * fault per huge page, while cached it holds all its memory. So a block
+ * freed and asked for again still reuses its pages, but the cache does not
+ * double what a program of big blocks holds. And never one that realloc
+ * outgrew: a growing buffer is seldom asked for at its old size again. */
+static bool large_cache_keeps(const mm_span *span, bool outgrown)
+{
+    if (span->block_start != span->base)
+        return false;
+    size_t huge = mm_platform_hooks.huge_page_bytes;
+    if (huge == 0 || span->bytes < huge)
+        return span->bytes <= large_cache_limit();
+    return !outgrown &&
+           span->bytes <= MM_LARGE_CACHE_BASE + mm_retention_surplus(&large.retention, large.live_bytes);
 }
 
 static void live_add(size_t bytes)
@@ -145,7 +165,7 @@ void *mm_large_malloc(size_t size, size_t align, bool *fresh)
     return hand_out(span);
 }
 
-bool mm_large_free(mm_span *span)
+bool mm_large_free(mm_span *span, bool outgrown)
 {
     /* The exchange decides between two frees of the same block. */
     if (atomic_exchange_explicit(&span->thread_free, 0, memory_order_relaxed) != 1)
@@ -155,9 +175,7 @@ bool mm_large_free(mm_span *span)
     mm_lock_acquire(&large.lock);
     large.live_bytes -= span->bytes;
     mm_retention_advance(&large.retention, large.live_bytes);
-    /* Only page-aligned blocks are cached: a cached region serves requests
-     * that want the block at its base. */
-    bool keep = span->block_start == span->base && span->bytes <= large_cache_limit();
+    bool keep = large_cache_keeps(span, outgrown);
     /* Trim to the new limit even when this region is not kept: live_bytes
      * just fell, and the cache must follow it down. */
     dropped = large_cache_make_room(keep ? span->bytes : 0);

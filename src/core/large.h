@@ -16,8 +16,9 @@
 void *mm_large_malloc(size_t size, size_t align, bool *fresh);
 
 /* Free the block of large span `span`; false, doing nothing, when the block
- * is not handed out (a double free). */
-bool mm_large_free(mm_span *span);
+ * is not handed out (a double free). `outgrown`: realloc is freeing it
+ * after moving it to a bigger block. */
+bool mm_large_free(mm_span *span, bool outgrown);
 
 /* Bytes usable in the block of large span `span`: its pages (for a block at
  * the region's base, the whole region). */

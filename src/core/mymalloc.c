@@ -207,7 +207,7 @@ static bool free_other(mm_span *span, void *ptr, bool checked, const char **prob
         if (ptr != MM_SPAN_GET(span, block_start))
             return false;
         *problem = "double free";
-        return mm_large_free(span);
+        return mm_large_free(span, false);
     }
     if (MM_SPAN_GET(span, kind) != MM_SPAN_SLAB || !mm_slab_block_start(span, ptr))
         return false;
@@ -304,7 +304,8 @@ void *mm_realloc(void *ptr, size_t size)
         mm_free(ptr);
         return NULL;
     }
-    size_t usable = live_usable(mm_pagemap_lookup(ptr), ptr);
+    mm_span *span = mm_pagemap_lookup(ptr);
+    size_t usable = live_usable(span, ptr);
     if (usable == 0) {
         report_bad_pointer(ptr, "invalid pointer");
         return fail(MM_ERROR_INVALID);
@@ -317,7 +318,11 @@ void *mm_realloc(void *ptr, size_t size)
     if (moved == NULL)
         return NULL;
     mm_copy(moved, ptr, size < usable ? size : usable);
-    mm_free(ptr);
+    /* A large block that grew says so: its region is not worth caching. */
+    if (MM_SPAN_GET(span, kind) != MM_SPAN_LARGE)
+        mm_free(ptr);
+    else if (!mm_large_free(span, size > usable))
+        report_bad_pointer(ptr, "double free");
     return moved;
 }
 

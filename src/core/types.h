@@ -252,6 +252,11 @@ typedef struct mm_hooks {
      * library and the M5 drop-in), what is held follows what is used (the
      * M5 rule). Called once per slab emptied or large block freed. */
     uint64_t (*clock_ms)(void);
+    /* Regions of at least this many bytes are backed by huge pages of
+     * this size (0: no huge pages): mapping one afresh costs a page fault
+     * per huge page, so the large-block cache keeps them only for a recent
+     * peak (large.c). */
+    size_t huge_page_bytes;
 } mm_hooks;
 
 extern mm_hooks mm_platform_hooks;

@@ -25,6 +25,7 @@ void mm_hosted_install(void);
 /* Options (options.c): read the environment once; idempotent. */
 void mm_options_read(void);
 extern bool mm_option_verbose;
+extern bool mm_option_huge_pages;
 
 /* Output (report.c). Each writes whole lines to stderr with write(2), from
  * a stack buffer: safe inside the allocator's hooks and in any thread.

@@ -6,6 +6,9 @@
  *   MYMALLOC_STATS=1     print statistics to stderr at exit
  *   MYMALLOC_VERBOSE=1   report what the allocator decides: the options it
  *                        read, memory it returns (trim, cleanup), forks
+ *   MYMALLOC_HUGE_PAGES=0
+ *                        do not ask for transparent huge pages for blocks of
+ *                        2 MiB and more (vm_mmap.c); on by default
  *
  * Values: 1/yes/on/true enable, 0/no/off/false (or empty) disable. Any other
  * variable whose name starts with MYMALLOC_, and any value not understood,
@@ -20,6 +23,7 @@
 extern char **environ;
 
 bool mm_option_verbose;
+bool mm_option_huge_pages = true;
 static bool option_stats;
 
 typedef struct option {
@@ -30,6 +34,7 @@ typedef struct option {
 static const option options[] = {
     {"MYMALLOC_STATS", &option_stats},
     {"MYMALLOC_VERBOSE", &mm_option_verbose},
+    {"MYMALLOC_HUGE_PAGES", &mm_option_huge_pages},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 

@@ -66,7 +66,8 @@ static int run(const char *var, const char *code, char **out, char **err)
     char *argv[] = {(char *)self, "--child", (char *)code, NULL};
     char *env[] = {(char *)var, NULL};
     /* Start from an environment without MYMALLOC_ variables. */
-    char *const names[] = {"MYMALLOC_STATS", "MYMALLOC_VERBOSE", "MYMALLOC_BOGUS"};
+    char *const names[] = {"MYMALLOC_STATS", "MYMALLOC_VERBOSE", "MYMALLOC_HUGE_PAGES",
+                           "MYMALLOC_BOGUS"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         unsetenv(names[i]);
     return api_spawn(argv, var ? env : NULL, NULL, out, err);

@@ -17,6 +17,7 @@ if [ "$mode" = normal ]; then
     run_test api/core 60 "$T/api/core"
     run_test api/checked 60 "$T/api/checked"
     run_test api/stats 60 "$T/api/stats"
+    run_test api/stats-no-huge-pages 60 env MYMALLOC_HUGE_PAGES=0 "$T/api/stats"
     run_test api/verify 60 "$T/api/verify"
     run_test api/env 60 "$T/api/env"
     # Life inside processes.

@@ -25,6 +25,12 @@
  * and no more than all stay cached (the main thread's cache, the shared
  * cache); allocator_verify passes after each (cached slabs belong to their
  * heap, or to the shared cache).
+ * Huge pages: with the system's transparent huge pages on ("always" or
+ * "madvise") and MYMALLOC_HUGE_PAGES not 0 (register.sh runs this program
+ * both ways), a 4 MiB block starts on a 2 MiB boundary, and the 2 MiB region
+ * of a block that realloc outgrew goes back to the system; otherwise it is
+ * cached (held stays). Freed 4 MiB and 1 MiB blocks are cached either way,
+ * and the 4 MiB region serves the realloc to 3 MiB.
  *
  * Linked with -lmymalloc.
  */
@@ -32,6 +38,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <time.h>
 #include <mymalloc.h>
 
@@ -567,6 +574,69 @@ static void test_retention_handover(void)
     printf("ok retention: a dead thread's blocks, replaced or freed by another thread\n");
 }
 
+/* Whether the library asks for huge pages here (vm_mmap.c). */
+static bool huge_pages_expected(void)
+{
+    const char *option = getenv("MYMALLOC_HUGE_PAGES");
+    if (option != NULL && strcmp(option, "0") == 0)
+        return false;
+    char setting[64] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f == NULL)
+        return false;
+    bool read = fgets(setting, sizeof setting, f) != NULL;
+    fclose(f);
+    return read && strstr(setting, "[never]") == NULL;
+}
+
+static void test_huge_pages(void)
+{
+    const bool huge = huge_pages_expected();
+    malloc_trim(0);
+    /* A first large free after the trim opens a retention window. */
+    myfree(mymalloc(64 * API_KIB));
+    char *kept = mymalloc(API_MIB);
+    char *big = mymalloc(4 * API_MIB);
+    char *grown = mymalloc(2 * API_MIB);
+    CHECK(kept != NULL && big != NULL && grown != NULL);
+    for (size_t i = 0; i < 2 * API_MIB; i += 4096)
+        grown[i] = (char)(i >> 12);
+    memset(kept, 1, API_MIB);
+    memset(big, 2, 4 * API_MIB);
+    if (huge)
+        CHECKF(((uintptr_t)big & (2 * API_MIB - 1)) == 0, "a 4 MiB block at %p, not on a 2 MiB boundary",
+               (void *)big);
+    size_t before = mallinfo2().arena;
+    myfree(big);
+    size_t after = mallinfo2().arena;
+    CHECKF(after == before, "freed 4 MiB block not cached: held %zu, then %zu", before, after);
+    before = after;
+    myfree(kept);
+    after = mallinfo2().arena;
+    CHECKF(after == before, "freed 1 MiB block not cached: held %zu, then %zu", before, after);
+
+    before = mallinfo2().arena;
+    grown = myrealloc(grown, 3 * API_MIB);
+    CHECK(grown != NULL);
+    for (size_t i = 0; i < 2 * API_MIB; i += 4096)
+        CHECKF(grown[i] == (char)(i >> 12), "realloc lost the contents at offset %zu", i);
+    after = mallinfo2().arena;
+    /* The 3 MiB block takes the cached 4 MiB region; the outgrown 2 MiB
+     * region is unmapped with huge pages, else cached. */
+    if (huge)
+        CHECKF(after + 2 * API_MIB == before,
+               "outgrown 2 MiB region kept: held %zu, then %zu after realloc to 3 MiB", before,
+               after);
+    else
+        CHECKF(after == before,
+               "outgrown 2 MiB region not cached: held %zu, then %zu after realloc to 3 MiB",
+               before, after);
+    myfree(grown);
+    CHECK(allocator_verify() == 0);
+    printf("ok huge pages %s: 4 MiB block%s cached, outgrown 2 MiB region %s\n",
+           huge ? "on" : "off", huge ? " 2 MiB-aligned and" : "", huge ? "unmapped" : "cached");
+}
+
 int main(void)
 {
     test_init_and_nulls();
@@ -578,6 +648,7 @@ int main(void)
     test_retention();
     test_shared_cache();
     test_retention_handover();
+    test_huge_pages();
     CHECK(allocator_verify() == 0);
     printf("stats: all checks passed\n");
     return 0;
