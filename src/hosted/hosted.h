@@ -22,8 +22,12 @@
 /* Install the hooks; idempotent and thread-safe. */
 void mm_hosted_install(void);
 
-/* Options (options.c): read the environment once; idempotent. */
+/* Options (options.c): read the environment once and act on it (the
+ * report at exit); idempotent. mm_options_parse only sets the option
+ * variables, and allocates nothing: for the first vmalloc, which may come
+ * before the library's constructor. */
 void mm_options_read(void);
+void mm_options_parse(void);
 extern bool mm_option_verbose;
 extern bool mm_option_huge_pages;
 

@@ -83,15 +83,27 @@ static void read_entry(const char *entry)
     mm_say("mymalloc: unknown option %.*s (known: %s); ignored", (int)name_length, entry, known);
 }
 
+static pthread_once_t parse_once = PTHREAD_ONCE_INIT;
 static pthread_once_t read_once = PTHREAD_ONCE_INIT;
 
-static void read_options(void)
+/* Allocates nothing: the first vmalloc may call it from inside a malloc. */
+static void parse_options(void)
 {
     for (char **entry = environ; entry != NULL && *entry != NULL; entry++)
         if (strncmp(*entry, "MYMALLOC_", 9) == 0)
             read_entry(*entry);
     for (size_t i = 0; i < OPTION_COUNT; i++)
         mm_verbose("mymalloc: option %s=%d", options[i].name, *options[i].value ? 1 : 0);
+}
+
+void mm_options_parse(void)
+{
+    pthread_once(&parse_once, parse_options);
+}
+
+static void read_options(void)
+{
+    mm_options_parse();
     if (option_stats)
         atexit(print_stats_at_exit);
 }
