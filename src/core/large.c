@@ -82,10 +82,12 @@ static bool large_cache_keeps(const mm_span *span, bool outgrown)
            span->bytes <= MM_LARGE_CACHE_BASE + mm_retention_surplus(&large.retention, large.live_bytes);
 }
 
-static void live_add(size_t bytes)
+/* Under the lock: a block of region `bytes` handed out, and the peak noted
+ * without the block it replaces. */
+static void live_add(size_t bytes, const mm_span *replacing)
 {
     large.live_bytes += bytes;
-    mm_retention_note(&large.retention, large.live_bytes);
+    mm_retention_note(&large.retention, large.live_bytes - (replacing != NULL ? replacing->bytes : 0));
 }
 
 /* Drop the oldest cached regions until one of `extra_bytes` more fits;
@@ -125,7 +127,7 @@ static void *hand_out(mm_span *span)
     return span->block_start;
 }
 
-void *mm_large_malloc(size_t size, size_t align, bool *fresh)
+void *mm_large_malloc(size_t size, size_t align, const mm_span *replacing, bool *fresh)
 {
     if (size > MM_LARGE_MAX || align > MM_LARGE_MAX)
         return NULL;
@@ -140,7 +142,7 @@ void *mm_large_malloc(size_t size, size_t align, bool *fresh)
         mm_lock_acquire(&large.lock);
         span = large_cache_take(bytes);
         if (span != NULL)
-            live_add(span->bytes);
+            live_add(span->bytes, replacing);
         mm_lock_release(&large.lock);
     }
     *fresh = span == NULL;
@@ -160,7 +162,7 @@ void *mm_large_malloc(size_t size, size_t align, bool *fresh)
      * over-aligned block's region has unused address space beyond it. */
     span->end = span->block_start + (bytes - (align - MM_PAGE_SIZE));
     mm_lock_acquire(&large.lock);
-    live_add(span->bytes);
+    live_add(span->bytes, replacing);
     mm_lock_release(&large.lock);
     return hand_out(span);
 }

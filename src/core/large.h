@@ -12,8 +12,11 @@
 /* A block of at least `size` bytes aligned to `align` (a power of two; up to
  * a page costs nothing, beyond it address space of one more `align`);
  * *fresh tells whether its memory was mapped just now. NULL when memory
- * cannot be had or size or align exceed MM_LARGE_MAX. */
-void *mm_large_malloc(size_t size, size_t align, bool *fresh);
+ * cannot be had or size or align exceed MM_LARGE_MAX. `replacing`: the
+ * large block that realloc frees right after (its contents copied), which
+ * the recent peak of large use (retain.h) then does not count twice; else
+ * NULL. */
+void *mm_large_malloc(size_t size, size_t align, const mm_span *replacing, bool *fresh);
 
 /* Free the block of large span `span`; false, doing nothing, when the block
  * is not handed out (a double free). `outgrown`: realloc is freeing it

@@ -65,9 +65,9 @@ static inline void *malloc_class(unsigned c)
     return block;
 }
 
-static void *malloc_large(size_t size, size_t alignment, bool *fresh)
+static void *malloc_large(size_t size, size_t alignment, const mm_span *replacing, bool *fresh)
 {
-    void *block = mm_large_malloc(size, alignment, fresh);
+    void *block = mm_large_malloc(size, alignment, replacing, fresh);
     return block != NULL ? block : fail(MM_ERROR_NO_MEMORY);
 }
 
@@ -76,7 +76,7 @@ void *mm_malloc(size_t size)
     if (MM_LIKELY(size <= MM_SMALL_MAX))
         return malloc_class(mm_size_class(size));
     bool fresh;
-    return malloc_large(size, MM_PAGE_SIZE, &fresh);
+    return malloc_large(size, MM_PAGE_SIZE, NULL, &fresh);
 }
 
 void *mm_calloc(size_t count, size_t size)
@@ -86,7 +86,7 @@ void *mm_calloc(size_t count, size_t size)
         return fail(MM_ERROR_NO_MEMORY);
     bool fresh = false;
     void *block = bytes <= MM_SMALL_MAX ? malloc_class(mm_size_class(bytes))
-                                        : malloc_large(bytes, MM_PAGE_SIZE, &fresh);
+                                        : malloc_large(bytes, MM_PAGE_SIZE, NULL, &fresh);
     if (block != NULL && !(fresh && mm_platform_hooks.maps_zeroed))
         mm_zero(block, bytes);
     return block;
@@ -119,7 +119,7 @@ void *mm_aligned_alloc(size_t alignment, size_t size)
             return malloc_class(c);
     }
     bool fresh;
-    return malloc_large(size, alignment, &fresh);
+    return malloc_large(size, alignment, NULL, &fresh);
 }
 
 /* ---- what a pointer is ---------------------------------------------------- */
@@ -314,7 +314,12 @@ void *mm_realloc(void *ptr, size_t size)
      * block would take (a large block grows into its region's slack). */
     if (size <= usable && size <= MM_LARGE_MAX && block_bytes(size) * 2 >= usable)
         return ptr;
-    void *moved = mm_malloc(size);
+    /* A large block moving to a large block: the recent peak is not
+     * counted with both. */
+    bool fresh;
+    void *moved = size > MM_SMALL_MAX && MM_SPAN_GET(span, kind) == MM_SPAN_LARGE
+                      ? malloc_large(size, MM_PAGE_SIZE, span, &fresh)
+                      : mm_malloc(size);
     if (moved == NULL)
         return NULL;
     mm_copy(moved, ptr, size < usable ? size : usable);

@@ -30,7 +30,9 @@
  * both ways), a 4 MiB block starts on a 2 MiB boundary, and the 2 MiB region
  * of a block that realloc outgrew goes back to the system; otherwise it is
  * cached (held stays). Freed 4 MiB and 1 MiB blocks are cached either way,
- * and the 4 MiB region serves the realloc to 3 MiB.
+ * and the 4 MiB region serves the realloc to 3 MiB. A block realloc moved
+ * counts once in the peak the large cache keeps (8 MiB grown to 16 MiB and
+ * freed, then a 3 MiB block freed: 3 MiB stays held, not 19).
  *
  * Linked with -lmymalloc.
  */
@@ -637,6 +639,31 @@ static void test_huge_pages(void)
            huge ? "on" : "off", huge ? " 2 MiB-aligned and" : "", huge ? "unmapped" : "cached");
 }
 
+/* A large block realloc moves to a bigger one counts once in the recent
+ * peak the large cache may keep: after 8 MiB grown to 16 MiB and freed, a
+ * 3 MiB block freed pushes the 16 MiB region out of the cache (the peak is
+ * 16 MiB, not 8 + 16). */
+static void test_realloc_peak(void)
+{
+    malloc_trim(0);
+    /* A first large free after the trim opens a retention window. */
+    myfree(mymalloc(64 * API_KIB));
+    size_t start = mallinfo2().arena;
+    char *grown = mymalloc(8 * API_MIB);
+    CHECK(grown != NULL);
+    memset(grown, 3, 8 * API_MIB);
+    grown = myrealloc(grown, 16 * API_MIB);
+    CHECK(grown != NULL && grown[8 * API_MIB - 1] == 3);
+    myfree(grown);
+    char *other = mymalloc(3 * API_MIB);
+    CHECK(other != NULL);
+    myfree(other);
+    size_t held = mallinfo2().arena;
+    CHECKF(held <= start + 3 * API_MIB + PER_THREAD_SLACK,
+           "held %zu, %zu before: the cache kept more than the 16 MiB peak", held, start);
+    printf("ok realloc: a moved large block counts once in the recent peak\n");
+}
+
 int main(void)
 {
     test_init_and_nulls();
@@ -649,6 +676,7 @@ int main(void)
     test_shared_cache();
     test_retention_handover();
     test_huge_pages();
+    test_realloc_peak();
     CHECK(allocator_verify() == 0);
     printf("stats: all checks passed\n");
     return 0;
