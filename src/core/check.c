@@ -10,10 +10,10 @@
  * abandon clears the owner under it). The shared cache (heap.c) is such a
  * heap: it owns the slabs in its cache, which it takes from a heap under
  * both heaps' lists_locks and which stay its own, with no block out, until
- * a heap that took one makes it its own in bin_add_current. An abandoned slab (no owner) is in
- * its class's pool, or adopted and on its way to the adopter's lists, or
- * claimed and on its way to the claimer's empty cache or to vmfree, and
- * leaves the pool only under the pool's lock. Under the right lock, with
+ * a heap that took one makes it its own in bin_add_current. An abandoned
+ * slab (no owner) is in its class's pool, or adopted and on its way to the
+ * adopter's lists, or claimed and on its way to the claimer's empty cache
+ * or to vmfree, and leaves the pool only under the pool's lock. Under the right lock, with
  * the owner unchanged and the page map still naming the descriptor, a slab
  * on a list stays mapped; one on no list has no block out.
  */

@@ -316,15 +316,15 @@ void *mm_realloc(void *ptr, size_t size)
         return ptr;
     /* A large block moving to a large block: the recent peak is not
      * counted with both. */
+    bool large = MM_SPAN_GET(span, kind) == MM_SPAN_LARGE;
     bool fresh;
-    void *moved = size > MM_SMALL_MAX && MM_SPAN_GET(span, kind) == MM_SPAN_LARGE
-                      ? malloc_large(size, MM_PAGE_SIZE, span, &fresh)
-                      : mm_malloc(size);
+    void *moved = large && size > MM_SMALL_MAX ? malloc_large(size, MM_PAGE_SIZE, span, &fresh)
+                                               : mm_malloc(size);
     if (moved == NULL)
         return NULL;
     mm_copy(moved, ptr, size < usable ? size : usable);
     /* A large block that grew says so: its region is not worth caching. */
-    if (MM_SPAN_GET(span, kind) != MM_SPAN_LARGE)
+    if (!large)
         mm_free(ptr);
     else if (!mm_large_free(span, size > usable))
         report_bad_pointer(ptr, "double free");

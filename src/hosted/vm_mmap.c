@@ -66,9 +66,10 @@ static void describe_maps(void)
         mm_platform_hooks.huge_page_bytes = HUGE_PAGE;
 }
 
-static void *map_anywhere(size_t length)
+/* Anonymous memory, at `addr` if it is free (a hint), else anywhere. */
+static void *map(void *addr, size_t length)
 {
-    void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = mmap(addr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -77,7 +78,7 @@ static void *map_anywhere(size_t length)
 static void *map_huge(size_t length)
 {
     size_t slack = HUGE_PAGE - MM_PAGE_SIZE;
-    char *p = map_anywhere(length + slack);
+    char *p = map(NULL, length + slack);
     if (p == NULL)
         return NULL;
     char *start = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
@@ -95,8 +96,7 @@ void *vmalloc(void *addr, size_t length)
     pthread_once(&maps_described, describe_maps);
     if (addr == NULL && mm_platform_hooks.huge_page_bytes != 0 && length >= HUGE_PAGE)
         return map_huge(length);
-    void *p = mmap(addr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    return map(addr, length);
 }
 
 void vmfree(void *addr, size_t length)

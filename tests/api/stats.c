@@ -576,6 +576,15 @@ static void test_retention_handover(void)
     printf("ok retention: a dead thread's blocks, replaced or freed by another thread\n");
 }
 
+/* Give everything cached back, then free a large block: the first large
+ * free after a trim opens a retention window, so that what follows is
+ * cached by the recent peak. */
+static void trim_and_open_window(void)
+{
+    malloc_trim(0);
+    myfree(mymalloc(64 * API_KIB));
+}
+
 /* Whether the library asks for huge pages here (vm_mmap.c). */
 static bool huge_pages_expected(void)
 {
@@ -594,9 +603,7 @@ static bool huge_pages_expected(void)
 static void test_huge_pages(void)
 {
     const bool huge = huge_pages_expected();
-    malloc_trim(0);
-    /* A first large free after the trim opens a retention window. */
-    myfree(mymalloc(64 * API_KIB));
+    trim_and_open_window();
     char *kept = mymalloc(API_MIB);
     char *big = mymalloc(4 * API_MIB);
     char *grown = mymalloc(2 * API_MIB);
@@ -645,9 +652,7 @@ static void test_huge_pages(void)
  * 16 MiB, not 8 + 16). */
 static void test_realloc_peak(void)
 {
-    malloc_trim(0);
-    /* A first large free after the trim opens a retention window. */
-    myfree(mymalloc(64 * API_KIB));
+    trim_and_open_window();
     size_t start = mallinfo2().arena;
     char *grown = mymalloc(8 * API_MIB);
     CHECK(grown != NULL);
