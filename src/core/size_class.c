@@ -12,6 +12,8 @@ size_t mm_slab_pages(unsigned c, uint32_t held, size_t min_blocks)
         base++;
     /* Doubling keeps the tail's share of the slab. */
     size_t pages = base;
+    if (size > MM_PAGE_SIZE)
+        return pages;
     for (uint32_t i = 0; i < held && i < 4 && 2 * pages <= MM_SLAB_MAX_PAGES; i++)
         pages *= 2;
     return pages;

@@ -43,9 +43,14 @@ static inline size_t mm_class_size(unsigned c)
 /* Pages of the next slab of class `c` for a heap that holds `held` slabs of
  * that class already: the smallest page count that holds `min_blocks`
  * blocks (as far as MM_SLAB_MAX_PAGES allows) and whose tail wastes at most
- * 1/8 (1 to 16 pages), doubled for each slab held (at most four times) while it
- * stays within MM_SLAB_MAX_PAGES, so that a heap touching a class once pays
- * little while a busy class amortises its slow paths over larger slabs. */
+ * 1/8 (1 to 16 pages). For blocks of up to a page, doubled for each slab
+ * held (at most four times) while it stays within MM_SLAB_MAX_PAGES, so that
+ * a heap touching a class once pays little while a busy class amortises its
+ * slow paths over larger slabs. Slabs of bigger blocks keep that base size:
+ * doubled, they would still hold only 2 to 12 blocks, so they save few slow
+ * paths, and the more blocks a slab holds the longer random frees keep it
+ * from emptying (rpmalloc's benchmark on 8 threads: peak RSS 24.8 MiB with
+ * doubling, 20.7 MiB without). */
 size_t mm_slab_pages(unsigned c, uint32_t held, size_t min_blocks);
 
 #endif /* MM_SIZE_CLASS_H */

@@ -33,6 +33,9 @@
  * and the 4 MiB region serves the realloc to 3 MiB. A block realloc moved
  * counts once in the peak the large cache keeps (8 MiB grown to 16 MiB and
  * freed, then a 3 MiB block freed: 3 MiB stays held, not 19).
+ * Slab growth: a fresh thread's slabs of 2 KiB blocks double as it holds
+ * more of them (a step of 32 KiB or more in held bytes), its slabs of 8 KiB
+ * blocks keep their base size (at most two steps beyond 16 KiB).
  *
  * Linked with -lmymalloc.
  */
@@ -669,6 +672,60 @@ static void test_realloc_peak(void)
     printf("ok realloc: a moved large block counts once in the recent peak\n");
 }
 
+/* Slab growth: on a fresh thread, 200 blocks of 2 KiB and then of 8 KiB,
+ * allocated one by one; the largest single step up in held bytes is the
+ * largest slab mapped. Slabs of blocks up to a page double as the heap holds
+ * more of them (steps of 32 KiB and more); slabs of bigger blocks keep their
+ * base size (4 pages for two 8 KiB blocks), and only a few steps, at most
+ * what a descriptor chunk or page-map node takes, go beyond it. */
+static size_t largest_step(size_t size, int count, int *beyond)
+{
+    static void *blocks[200];
+    size_t before = mallinfo2().arena, largest = 0;
+    *beyond = 0;
+    for (int i = 0; i < count; i++) {
+        blocks[i] = mymalloc(size);
+        CHECK(blocks[i] != NULL);
+        api_tag(blocks[i], size, (uint64_t)i);
+        size_t held = mallinfo2().arena;
+        if (held > before && held - before > largest)
+            largest = held - before;
+        if (held > before && held - before > 16 * API_KIB)
+            (*beyond)++;
+        before = held;
+    }
+    for (int i = 0; i < count; i++) {
+        CHECK(api_tag_ok(blocks[i], size, (uint64_t)i));
+        myfree(blocks[i]);
+    }
+    return largest;
+}
+
+static void *slab_growth_thread(void *arg)
+{
+    int beyond_small, beyond_big;
+    size_t small_step = largest_step(2048, 200, &beyond_small);
+    size_t big_step = largest_step(8192, 200, &beyond_big);
+    printf("FIGURES: slab_growth largest_step_2k=%zu largest_step_8k=%zu steps_beyond_16k_8k=%d\n",
+           small_step, big_step, beyond_big);
+    CHECKF(small_step >= 32 * API_KIB,
+           "2 KiB blocks: largest slab %zu bytes; slabs of small blocks should double", small_step);
+    CHECKF(beyond_big <= 2,
+           "8 KiB blocks: %d slabs beyond 16 KiB (largest %zu); slabs of blocks above a page "
+           "should keep their base size",
+           beyond_big, big_step);
+    return arg;
+}
+
+static void test_slab_growth(void)
+{
+    malloc_trim(0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, slab_growth_thread, NULL) == 0);
+    CHECK(pthread_join(th, NULL) == 0);
+    printf("ok slabs: blocks up to a page in doubling slabs, bigger ones in base-size slabs\n");
+}
+
 int main(void)
 {
     test_init_and_nulls();
@@ -682,6 +739,7 @@ int main(void)
     test_retention_handover();
     test_huge_pages();
     test_realloc_peak();
+    test_slab_growth();
     CHECK(allocator_verify() == 0);
     printf("stats: all checks passed\n");
     return 0;
