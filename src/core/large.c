@@ -12,9 +12,22 @@
  * rounding. With a clock (retain.h) the cache may hold the regions' bytes in
  * full, plus what those fell from their recent peak: speed for memory, where
  * no such rule applies; regions of huge pages only within that surplus
- * (large_cache_keeps). Everything is under one spin lock, taken only on the
- * large path (which maps or unmaps anyway); all operations are
- * O(MM_LARGE_CACHE_SLOTS).
+ * (large_cache_keeps).
+ * Huge pages (huge_page_bytes) change three more things, for requests of at
+ * least a huge page, which fault in at little cost:
+ *   - before such a request maps a fresh region, the cache drops its oldest
+ *     regions until it holds at most MM_LARGE_CACHE_BASE plus what large
+ *     use, with the new block, is below its recent peak, so that large blocks
+ *     and their cache never hold more than that peak;
+ *   - a cached region more than twice the request serves it when none
+ *     nearer does, cut to the request (rounded to huge pages) by unmapping
+ *     its tail: no faults, and the tail goes back;
+ *   - realloc moves a growing block's pages into its new region
+ *     (mm_large_move) rather than copy them while holding both.
+ * (The large workload on one thread: peak RSS 46.6 -> 37.8 MiB, glibc's
+ * 36.9, and no slower.)
+ * Everything is under one spin lock, taken only on the large path (which
+ * maps or unmaps anyway); all operations are O(MM_LARGE_CACHE_SLOTS).
  */
 #include "core/large.h"
 #include "core/identity.h"
@@ -37,21 +50,43 @@ static struct {
     mm_retention retention; /* of live_bytes */
 } large;
 
-/* The smallest cached region that holds `bytes` in at most twice as many. */
-static mm_span *large_cache_take(size_t bytes)
+/* The smallest cached region that holds `bytes` in at most twice as many;
+ * else, for a request of huge pages, the smallest bigger one, cut to the
+ * request: *tail_bytes (else 0) beyond its new end are the caller's to
+ * unmap once it drops the lock (the platform that gives huge pages takes
+ * part of a region back). Under the lock. */
+static mm_span *large_cache_take(size_t bytes, size_t *tail_bytes)
 {
-    mm_span **best = NULL;
+    size_t huge = mm_platform_hooks.huge_page_bytes;
+    bool may_cut = huge != 0 && bytes >= huge;
+    mm_span **best = NULL, **cut = NULL;
     for (mm_span **link = &large.head; *link != NULL; link = &(*link)->next) {
         mm_span *span = *link;
-        if (span->bytes >= bytes && span->bytes / 2 <= bytes && (best == NULL || span->bytes < (*best)->bytes))
-            best = link;
+        if (span->bytes < bytes)
+            continue;
+        if (span->bytes / 2 <= bytes) {
+            if (best == NULL || span->bytes < (*best)->bytes)
+                best = link;
+        } else if (may_cut && (cut == NULL || span->bytes < (*cut)->bytes)) {
+            cut = link;
+        }
     }
+    bool cutting = best == NULL && cut != NULL;
+    if (cutting)
+        best = cut;
+    *tail_bytes = 0;
     if (best == NULL)
         return NULL;
     mm_span *span = *best;
     *best = span->next;
     large.count--;
     large.bytes -= span->bytes;
+    if (cutting) {
+        size_t keep = (bytes + huge - 1) & ~(huge - 1);
+        *tail_bytes = span->bytes - keep;
+        span->bytes = keep;
+        span->end = span->base + keep;
+    }
     return span;
 }
 
@@ -90,13 +125,14 @@ static void live_add(size_t bytes, const mm_span *replacing)
     mm_retention_note(&large.retention, large.live_bytes - (replacing != NULL ? replacing->bytes : 0));
 }
 
-/* Drop the oldest cached regions until one of `extra_bytes` more fits;
- * returns them as a list to unmap outside the lock. */
-static mm_span *large_cache_make_room(size_t extra_bytes)
+/* Drop the oldest cached regions until one of `extra_bytes` more fits
+ * within `limit` bytes and the slots; returns them as a list to unmap
+ * outside the lock. */
+static mm_span *large_cache_drop(size_t extra_bytes, size_t limit)
 {
     mm_span *dropped = NULL;
     while (large.head != NULL &&
-           (large.count >= MM_LARGE_CACHE_SLOTS || large.bytes + extra_bytes > large_cache_limit())) {
+           (large.count >= MM_LARGE_CACHE_SLOTS || large.bytes + extra_bytes > limit)) {
         mm_span **link = &large.head;
         while ((*link)->next != NULL)
             link = &(*link)->next;
@@ -139,16 +175,32 @@ void *mm_large_malloc(size_t size, size_t align, const mm_span *replacing, bool 
     size_t bytes = ((size + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1)) + (align - MM_PAGE_SIZE);
     mm_span *span = NULL;
     if (align == MM_PAGE_SIZE) {
+        size_t tail_bytes;
         mm_lock_acquire(&large.lock);
-        span = large_cache_take(bytes);
+        span = large_cache_take(bytes, &tail_bytes);
         if (span != NULL)
             live_add(span->bytes, replacing);
         mm_lock_release(&large.lock);
+        if (span != NULL && tail_bytes > 0)
+            mm_vm_unmap(span->base + span->bytes, tail_bytes);
     }
     *fresh = span == NULL;
     if (span != NULL)
         return hand_out(span);
 
+    size_t huge = mm_platform_hooks.huge_page_bytes;
+    if (huge != 0 && bytes >= huge) {
+        /* Huge pages fault in cheaply: rather than map this beside cached
+         * regions beyond the recent peak, give those back first. (Not for
+         * smaller requests: their regions fault in a page at a time, and
+         * the allocation mix of the m5mix workload ran 1.5 times slower.) */
+        mm_lock_acquire(&large.lock);
+        size_t live_after = large.live_bytes + bytes - (replacing != NULL ? replacing->bytes : 0);
+        mm_span *dropped = large_cache_drop(
+            0, MM_LARGE_CACHE_BASE + mm_retention_surplus(&large.retention, live_after));
+        mm_lock_release(&large.lock);
+        destroy_list(dropped);
+    }
     span = mm_span_create(bytes, align, 1);
     if (span == NULL) {
         mm_reclaim(NULL);
@@ -167,6 +219,28 @@ void *mm_large_malloc(size_t size, size_t align, const mm_span *replacing, bool 
     return hand_out(span);
 }
 
+bool mm_large_move(mm_span *span, void *to)
+{
+    size_t huge = mm_platform_hooks.huge_page_bytes;
+    if (huge == 0 || span->bytes < huge || span->block_start != span->base ||
+        span->end != span->base + span->bytes)
+        return false;
+    /* The page map forgets the region before its addresses can be mapped
+     * again by anyone; if the move fails, the entry comes back (its node
+     * exists, so setting it cannot fail). */
+    mm_pagemap_clear(span->base, 1);
+    if (!mm_vm_move(span->base, span->bytes, to)) {
+        (void)mm_pagemap_set(span->base, 1, span);
+        return false;
+    }
+    mm_stats_large(-(int64_t)mm_large_usable(span));
+    mm_lock_acquire(&large.lock);
+    large.live_bytes -= span->bytes;
+    mm_lock_release(&large.lock);
+    mm_span_forget(span);
+    return true;
+}
+
 bool mm_large_free(mm_span *span, bool outgrown)
 {
     /* The exchange decides between two frees of the same block. */
@@ -180,7 +254,7 @@ bool mm_large_free(mm_span *span, bool outgrown)
     bool keep = large_cache_keeps(span, outgrown);
     /* Trim to the new limit even when this region is not kept: live_bytes
      * just fell, and the cache must follow it down. */
-    dropped = large_cache_make_room(keep ? span->bytes : 0);
+    dropped = large_cache_drop(keep ? span->bytes : 0, large_cache_limit());
     if (keep) {
         /* An over-aligned block that fell at the base leaves the whole
          * region usable by the next one. */

@@ -3,6 +3,7 @@
  * up to pages and page-aligned, owned by no heap: any thread frees it
  * directly. Freed regions wait in a small cache (LRU, bounded in count and
  * bytes) so that a loop of large malloc/free does not map and unmap each time.
+ * With huge pages, realloc moves a growing block's pages (mm_large_move).
  */
 #ifndef MM_LARGE_H
 #define MM_LARGE_H
@@ -22,6 +23,15 @@ void *mm_large_malloc(size_t size, size_t align, const mm_span *replacing, bool 
  * is not handed out (a double free). `outgrown`: realloc is freeing it
  * after moving it to a bigger block. */
 bool mm_large_free(mm_span *span, bool outgrown);
+
+/* realloc grows the block of large span `span` into `to`, a fresh large
+ * block at the base of a region of at least span->bytes: where the
+ * platform can move pages (move_pages) and the block is the whole of a
+ * region of huge pages, its pages move into `to` and `span` is gone (true);
+ * else nothing changes (false), and the caller copies. Pages of small
+ * regions are copied: moving them costs a page fault per page afresh on the
+ * virtual machines we measure on, more than the copy. */
+bool mm_large_move(mm_span *span, void *to);
 
 /* Bytes usable in the block of large span `span`: its pages (for a block at
  * the region's base, the whole region). */

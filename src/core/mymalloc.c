@@ -322,6 +322,8 @@ void *mm_realloc(void *ptr, size_t size)
                                                : mm_malloc(size);
     if (moved == NULL)
         return NULL;
+    if (large && size > usable && mm_large_move(span, moved))
+        return moved;
     mm_copy(moved, ptr, size < usable ? size : usable);
     /* A large block that grew says so: its region is not worth caching. */
     if (!large)

@@ -153,6 +153,11 @@ void mm_span_destroy(mm_span *span)
     desc_free(span);
 }
 
+void mm_span_forget(mm_span *span)
+{
+    desc_free(span);
+}
+
 void mm_slab_format(mm_span *span, unsigned c)
 {
     size_t size = mm_class_size(c);

@@ -23,6 +23,11 @@ mm_span *mm_span_create(size_t bytes, size_t align, size_t mapped_pages);
 /* Clear the span's page-map entries, unmap its region, free its descriptor. */
 void mm_span_destroy(mm_span *span);
 
+/* Free the descriptor of a span whose region is gone already (its pages
+ * moved elsewhere); the caller cleared its page-map entries before the
+ * region went, so that nobody finds the span at addresses mapped anew. */
+void mm_span_forget(mm_span *span);
+
 /* Whether `ptr` is the start of a block of slab `span` that was ever handed
  * out: below the slab's bump pointer, and the offset divided by the block
  * size (by multiplying with a reciprocal exact for offsets below 2^20)

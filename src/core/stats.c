@@ -42,6 +42,14 @@ void mm_vm_unmap(void *base, size_t bytes)
     mm_unmap(base, bytes);
 }
 
+bool mm_vm_move(void *from, size_t bytes, void *to)
+{
+    if (mm_platform_hooks.move_pages == NULL || !mm_platform_hooks.move_pages(from, bytes, to))
+        return false;
+    atomic_fetch_sub_explicit(&held_bytes, bytes, memory_order_relaxed);
+    return true;
+}
+
 static void add_live(int64_t delta)
 {
     int64_t now = atomic_fetch_add_explicit(&live_bytes, delta, memory_order_relaxed) + delta;

@@ -27,6 +27,9 @@
 /* vmalloc/vmfree with the held-bytes count. */
 void *mm_vm_map(size_t bytes);
 void mm_vm_unmap(void *base, size_t bytes);
+/* The platform's move_pages hook, counted: the moved region is no longer
+ * held on its own. False without the hook. */
+bool mm_vm_move(void *from, size_t bytes, void *to);
 
 /* The heap's user, on a slow path of class `c`: count the class's change,
  * and publish the heap's changes if they add up. O(1). */

@@ -255,8 +255,17 @@ typedef struct mm_hooks {
     /* Regions of at least this many bytes are backed by huge pages of
      * this size (0: no huge pages): mapping one afresh costs a page fault
      * per huge page, so the large-block cache keeps them only for a recent
-     * peak (large.c). */
+     * peak, gives back what lies beyond that peak before mapping more of
+     * them, and cuts a bigger cached region down to a request (large.c).
+     * A platform that sets it lets the core vmfree the tail of a region
+     * (the hosted munmap does; the embedder's vmfree never sees this). */
     size_t huge_page_bytes;
+    /* Move the pages of the region [from, from + bytes) into the place of
+     * [to, to + bytes), part of a region the core mapped for them, without
+     * copying: true when done, and the old range then unmapped; false,
+     * changing nothing. realloc moves a growing large block of huge pages
+     * so (large.c), instead of copying it while holding both regions. */
+    bool (*move_pages)(void *from, size_t bytes, void *to);
 } mm_hooks;
 
 extern mm_hooks mm_platform_hooks;

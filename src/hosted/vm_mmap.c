@@ -19,7 +19,12 @@
  * faster than 512 page faults on the virtual machines we measure on; the
  * cost is that touching one byte of such a 2 MiB makes all of it resident.
  * The tail of a region short of a whole huge page keeps small pages.
+ * Such a region can also move its pages into a bigger one with mremap
+ * (move_pages): realloc then grows a buffer of huge pages without copying
+ * it and without holding the old and the new region at once (the core
+ * moves only regions of huge pages, large.c).
  */
+#define _GNU_SOURCE /* mremap */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -57,9 +62,15 @@ static bool system_has_huge_pages(void)
     return length > 0 && strstr(setting, "[never]") == NULL;
 }
 
+static bool move_pages(void *from, size_t bytes, void *to)
+{
+    return mremap(from, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED;
+}
+
 static void describe_maps(void)
 {
     mm_platform_hooks.maps_zeroed = true;
+    mm_platform_hooks.move_pages = move_pages;
     mm_platform_hooks.clock_ms = monotonic_ms;
     mm_options_parse();
     if (mm_option_huge_pages && system_has_huge_pages())

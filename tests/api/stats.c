@@ -30,9 +30,15 @@
  * both ways), a 4 MiB block starts on a 2 MiB boundary, and the 2 MiB region
  * of a block that realloc outgrew goes back to the system; otherwise it is
  * cached (held stays). Freed 4 MiB and 1 MiB blocks are cached either way,
- * and the 4 MiB region serves the realloc to 3 MiB. A block realloc moved
+ * and the 4 MiB region serves the realloc to 3 MiB. With huge pages, a
+ * cached 16 MiB region serves a 3 MiB request cut to 4 MiB (same address);
+ * two cached 8 MiB regions beyond the peak go back before a 20 MiB block is
+ * mapped (held grows by 4 MiB, not 20); realloc of 64 to 128 MiB moves the
+ * pages (the peak resident set, VmHWM reset through /proc/self/clear_refs,
+ * grows by less than 32 MiB, where a copy adds 64). A block realloc moved
  * counts once in the peak the large cache keeps (8 MiB grown to 16 MiB and
- * freed, then a 3 MiB block freed: 3 MiB stays held, not 19).
+ * freed, then a 3 MiB block freed: at most 4 MiB stays held, the 3 MiB
+ * block's region, not 19).
  * Slab growth: a fresh thread's slabs of 2 KiB blocks double as it holds
  * more of them (a step of 32 KiB or more in held bytes), its slabs of 8 KiB
  * blocks keep their base size (at most two steps beyond 16 KiB).
@@ -603,6 +609,111 @@ static bool huge_pages_expected(void)
     return read && strstr(setting, "[never]") == NULL;
 }
 
+/* Huge pages: a cached region more than twice a request of huge pages
+ * serves it, cut down (the same address, and 12 of its 16 MiB unmapped);
+ * without huge pages the request maps its own region. */
+static void test_huge_cut(bool huge)
+{
+    trim_and_open_window();
+    char *big = mymalloc(16 * API_MIB);
+    CHECK(big != NULL);
+    memset(big, 3, 16 * API_MIB);
+    myfree(big);
+    size_t before = mallinfo2().arena;
+    char *small = mymalloc(3 * API_MIB);
+    CHECK(small != NULL);
+    memset(small, 4, 3 * API_MIB);
+    size_t after = mallinfo2().arena;
+    printf("FIGURES: huge_cut held_before=%zu held_after=%zu same_region=%d\n", before, after,
+           small == big);
+    if (huge)
+        CHECKF(small == big && after + 12 * API_MIB == before,
+               "3 MiB after a cached 16 MiB region: %p (region %p), held %zu then %zu; the region "
+               "should have been cut to 4 MiB",
+               (void *)small, (void *)big, before, after);
+    else
+        CHECKF(after == before + 3 * API_MIB,
+               "3 MiB beside a cached 16 MiB region: held %zu then %zu", before, after);
+    myfree(small);
+}
+
+/* Huge pages: before a request of huge pages maps a fresh region, the cache
+ * gives back what is beyond the recent peak of large use. Two 8 MiB blocks
+ * freed (cached: the peak was 16 MiB), then a 20 MiB block: both cached
+ * regions go first (held grows by 4 MiB, not 20), and 20 MiB more is held
+ * only without huge pages. */
+static void test_huge_trim_before_map(bool huge)
+{
+    trim_and_open_window();
+    char *a = mymalloc(8 * API_MIB), *b = mymalloc(8 * API_MIB);
+    CHECK(a != NULL && b != NULL);
+    myfree(a);
+    myfree(b);
+    size_t before = mallinfo2().arena;
+    char *c = mymalloc(20 * API_MIB);
+    CHECK(c != NULL);
+    size_t after = mallinfo2().arena;
+    printf("FIGURES: huge_trim held_before=%zu held_after=%zu\n", before, after);
+    if (huge)
+        CHECKF(after <= before + 5 * API_MIB,
+               "a 20 MiB block beside two cached 8 MiB regions beyond the peak: held %zu, then %zu",
+               before, after);
+    else
+        CHECKF(after >= before + 20 * API_MIB, "a 20 MiB block: held %zu, then %zu", before, after);
+    myfree(c);
+}
+
+/* The peak resident set (VmHWM) since it was last reset, in bytes; 0 when
+ * it cannot be read or reset here. */
+static size_t peak_resident(bool reset)
+{
+    if (reset) {
+        FILE *f = fopen("/proc/self/clear_refs", "w");
+        if (f == NULL)
+            return 0;
+        bool ok = fputs("5", f) >= 0;
+        ok = fclose(f) == 0 && ok;
+        if (!ok)
+            return 0;
+    }
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return 0;
+    char line[128];
+    size_t kib = 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmHWM: %zu kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib * API_KIB;
+}
+
+/* Huge pages: realloc grows a 64 MiB buffer to 128 MiB by moving its pages,
+ * never resident twice: the peak resident set rises by less than 32 MiB
+ * (a copy touches 64 MiB more). The contents stay either way. */
+static void test_huge_realloc_moves(bool huge)
+{
+    malloc_trim(0);
+    char *buf = mymalloc(64 * API_MIB);
+    CHECK(buf != NULL);
+    for (size_t i = 0; i < 64 * API_MIB; i += 4096)
+        buf[i] = (char)(i >> 12);
+    size_t base = peak_resident(true);
+    buf = myrealloc(buf, 128 * API_MIB);
+    CHECK(buf != NULL);
+    size_t peak = peak_resident(false);
+    for (size_t i = 0; i < 64 * API_MIB; i += 4096)
+        CHECKF(buf[i] == (char)(i >> 12), "realloc lost the contents at offset %zu", i);
+    printf("FIGURES: huge_realloc peak_resident_before=%zu peak_resident_after=%zu\n", base, peak);
+    if (huge && base == 0)
+        printf("skip: VmHWM cannot be reset here (/proc/self/clear_refs)\n");
+    else if (huge)
+        CHECKF(peak < base + 32 * API_MIB,
+               "realloc of 64 to 128 MiB: peak resident %zu, %zu before: the buffer was copied",
+               peak, base);
+    myfree(buf);
+}
+
 static void test_huge_pages(void)
 {
     const bool huge = huge_pages_expected();
@@ -644,9 +755,15 @@ static void test_huge_pages(void)
                "outgrown 2 MiB region not cached: held %zu, then %zu after realloc to 3 MiB",
                before, after);
     myfree(grown);
+    test_huge_cut(huge);
+    test_huge_trim_before_map(huge);
+    test_huge_realloc_moves(huge);
     CHECK(allocator_verify() == 0);
-    printf("ok huge pages %s: 4 MiB block%s cached, outgrown 2 MiB region %s\n",
-           huge ? "on" : "off", huge ? " 2 MiB-aligned and" : "", huge ? "unmapped" : "cached");
+    printf("ok huge pages %s: 4 MiB block%s cached, outgrown 2 MiB region %s%s\n",
+           huge ? "on" : "off", huge ? " 2 MiB-aligned and" : "", huge ? "unmapped" : "cached",
+           huge ? "; cached regions cut to a request and dropped beyond the peak before a map; "
+                  "realloc moves pages"
+                : "");
 }
 
 /* A large block realloc moves to a bigger one counts once in the recent
@@ -667,7 +784,9 @@ static void test_realloc_peak(void)
     CHECK(other != NULL);
     myfree(other);
     size_t held = mallinfo2().arena;
-    CHECKF(held <= start + 3 * API_MIB + PER_THREAD_SLACK,
+    /* The 3 MiB block's region stays: 3 MiB, or with huge pages the 16 MiB
+     * region cut to 4 MiB for it. */
+    CHECKF(held <= start + 4 * API_MIB + PER_THREAD_SLACK,
            "held %zu, %zu before: the cache kept more than the 16 MiB peak", held, start);
     printf("ok realloc: a moved large block counts once in the recent peak\n");
 }
