@@ -90,12 +90,19 @@ static mm_span *large_cache_take(size_t bytes, size_t *tail_bytes)
     return span;
 }
 
+/* The base plus what large use, at `live` bytes, is below its recent peak:
+ * all the cache may hold beside large blocks of huge pages. Under the lock. */
+static size_t large_cache_peak_room(size_t live)
+{
+    return MM_LARGE_CACHE_BASE + mm_retention_surplus(&large.retention, live);
+}
+
 /* The most bytes the cache may hold now. */
 static size_t large_cache_limit(void)
 {
     if (!mm_retention_enabled())
         return MM_LARGE_CACHE_BASE + large.live_bytes / 2;
-    return MM_LARGE_CACHE_BASE + large.live_bytes + mm_retention_surplus(&large.retention, large.live_bytes);
+    return large.live_bytes + large_cache_peak_room(large.live_bytes);
 }
 
 /* Whether the cache keeps a freed block's region; under the lock. Only a
@@ -113,8 +120,7 @@ static bool large_cache_keeps(const mm_span *span, bool outgrown)
     size_t huge = mm_platform_hooks.huge_page_bytes;
     if (huge == 0 || span->bytes < huge)
         return span->bytes <= large_cache_limit();
-    return !outgrown &&
-           span->bytes <= MM_LARGE_CACHE_BASE + mm_retention_surplus(&large.retention, large.live_bytes);
+    return !outgrown && span->bytes <= large_cache_peak_room(large.live_bytes);
 }
 
 /* Under the lock: a block of region `bytes` handed out, and the peak noted
@@ -196,8 +202,7 @@ void *mm_large_malloc(size_t size, size_t align, const mm_span *replacing, bool 
          * the allocation mix of the m5mix workload ran 1.5 times slower.) */
         mm_lock_acquire(&large.lock);
         size_t live_after = large.live_bytes + bytes - (replacing != NULL ? replacing->bytes : 0);
-        mm_span *dropped = large_cache_drop(
-            0, MM_LARGE_CACHE_BASE + mm_retention_surplus(&large.retention, live_after));
+        mm_span *dropped = large_cache_drop(0, large_cache_peak_room(live_after));
         mm_lock_release(&large.lock);
         destroy_list(dropped);
     }
