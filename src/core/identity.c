@@ -66,6 +66,15 @@ static struct {
     mm_heap *head;
 } idle_heaps;
 
+/* Heaps that a thread uses (in_use). Relaxed: a count for the hosted
+ * library's decision to give cached memory back, never a guard of memory. */
+static _Atomic size_t heaps_in_use;
+
+size_t mm_heaps_in_use(void)
+{
+    return atomic_load_explicit(&heaps_in_use, memory_order_relaxed);
+}
+
 mm_heap *mm_heap_attach(void)
 {
     mm_lock_acquire(&idle_heaps.lock);
@@ -80,6 +89,7 @@ mm_heap *mm_heap_attach(void)
         heap_register(heap);
     }
     heap->in_use = true;
+    atomic_fetch_add_explicit(&heaps_in_use, 1, memory_order_relaxed);
     mm_thread_heap = heap;
     if (mm_platform_hooks.thread_attached != NULL)
         mm_platform_hooks.thread_attached(heap);
@@ -103,6 +113,7 @@ static void heap_retire(mm_heap *heap)
     mm_stats_publish_all(heap);
     mm_heap_abandon(heap);
     heap->in_use = false;
+    atomic_fetch_sub_explicit(&heaps_in_use, 1, memory_order_relaxed);
     mm_lock_acquire(&idle_heaps.lock);
     heap->next_free = idle_heaps.head;
     idle_heaps.head = heap;

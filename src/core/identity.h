@@ -56,6 +56,9 @@ mm_heap *mm_heap_attach(void);
  * next thread. Safe to call again if the thread allocates after it. */
 void mm_thread_detach(void *heap);
 
+/* How many threads hold a heap now (attached and not yet detached). */
+size_t mm_heaps_in_use(void);
+
 /* fork from a process with threads: before it, take every allocator lock
  * (so no other thread is inside a critical section at the fork); after it,
  * release them in the parent; in the child release them and retire the

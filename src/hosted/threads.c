@@ -1,23 +1,54 @@
 /*
  * threads.c: the hosted build's hooks into the core. A pthread key whose
- * destructor retires the heap of an exiting thread; fork handlers that take
+ * destructor retires the heap of an exiting thread, and gives the caches
+ * back when that leaves the main thread alone; fork handlers that take
  * every allocator lock around fork; errno for failed calls; and the report
  * of a bad pointer given to free (a message on stderr, then abort, as glibc
  * does). Installed by a constructor, and again by the hosted vmalloc in case
  * an allocation runs before constructors do.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/identity.h"
 #include "hosted/hosted.h"
 
 static pthread_key_t exit_key;
 
+/* Whether the main thread holds a heap. Relaxed, like the count it is
+ * compared with: a decision to give memory back, not a guard of memory. */
+static atomic_bool main_attached;
+
+static bool on_main_thread(void)
+{
+    return gettid() == getpid();
+}
+
 static void on_thread_attached(mm_heap *heap)
 {
     pthread_setspecific(exit_key, heap);
+    if (on_main_thread())
+        atomic_store_explicit(&main_attached, true, memory_order_relaxed);
+}
+
+/* The shared cache of empty slabs and the large cache keep what the threads'
+ * memory fell from its recent peak, for the next thread or burst. Once the
+ * last thread beside the main one exits, the program has ended its parallel
+ * part (or its phase: new threads then map their memory again), and what
+ * the caches keep goes back: it is the peak of threads that are gone. The
+ * main thread's own cache stays. */
+static void on_thread_exit(void *heap)
+{
+    if (on_main_thread())
+        atomic_store_explicit(&main_attached, false, memory_order_relaxed);
+    mm_thread_detach(heap);
+    size_t main_heaps = atomic_load_explicit(&main_attached, memory_order_relaxed) ? 1 : 0;
+    if (mm_heaps_in_use() <= main_heaps)
+        mm_hosted_trim("the last thread beside the main thread exited");
 }
 
 static void on_bad_pointer(void *ptr, const char *problem)
@@ -41,7 +72,7 @@ static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 
 static void install(void)
 {
-    if (pthread_key_create(&exit_key, mm_thread_detach) == 0)
+    if (pthread_key_create(&exit_key, on_thread_exit) == 0)
         mm_platform_hooks.thread_attached = on_thread_attached;
     mm_platform_hooks.bad_pointer = on_bad_pointer;
     mm_platform_hooks.error = on_error;

@@ -14,10 +14,12 @@
  * Retention (the hosted library has a clock): a freed burst of small and
  * large blocks stays mapped, and allocating it again maps nothing new; once
  * two windows (2 x 1 s) pass, the next slab emptied and large block freed
- * give it back. A thread that frees 8 MiB of small blocks and exits leaves
- * no more held than at its peak (its slabs in the shared cache), new slabs
- * of another thread come from that cache (700 KiB of blocks add at most
- * 256 KiB held), and malloc_trim gives the rest back. The shared cache:
+ * give it back. A thread that frees 8 MiB of small blocks and exits while
+ * another thread lives leaves no more held than at its peak (its slabs in
+ * the shared cache), and that thread's new slabs come from that cache
+ * (700 KiB of blocks add at most 256 KiB held); once that thread exits too,
+ * leaving the main thread alone, held is back within 512 KiB of where it
+ * was before the threads, and malloc_trim gives the rest back. The shared cache:
  * while one live thread's freed burst of 8 MiB is cached, another thread's
  * burst of the same size adds at most 2 MiB held. Blocks of a
  * thread that exited: replaced one by one by the main thread, held stays
@@ -382,11 +384,56 @@ static size_t small_burst(void)
 }
 
 /* The burst, then the thread exits. */
+/* Threads that take turns: turn_wait(n) returns once turn_pass(n) was called. */
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_cond = PTHREAD_COND_INITIALIZER;
+static int turn;
+
+static void turn_wait(int mine)
+{
+    pthread_mutex_lock(&turn_lock);
+    while (turn != mine)
+        pthread_cond_wait(&turn_cond, &turn_lock);
+    pthread_mutex_unlock(&turn_lock);
+}
+
+static void turn_pass(int next)
+{
+    pthread_mutex_lock(&turn_lock);
+    turn = next;
+    pthread_cond_broadcast(&turn_cond);
+    pthread_mutex_unlock(&turn_lock);
+}
+
 static size_t small_burst_held;
 
 static void *small_burst_thread(void *arg)
 {
     small_burst_held = small_burst();
+    return arg;
+}
+
+/* A thread that holds a heap, waits for turn 2, then allocates FROM_IDLE
+ * blocks of 200 bytes, notes what is held, frees them and exits. */
+enum { FROM_IDLE = 3500 };
+static size_t from_idle_held;
+
+static void *from_idle_thread(void *arg)
+{
+    static void *from_idle[FROM_IDLE];
+    myfree(mymalloc(16));
+    turn_pass(1);
+    turn_wait(2);
+    for (int i = 0; i < FROM_IDLE; i++) {
+        from_idle[i] = mymalloc(200);
+        CHECK(from_idle[i] != NULL);
+        api_tag(from_idle[i], 200, (uint64_t)i);
+    }
+    from_idle_held = mallinfo2().arena;
+    for (int i = 0; i < FROM_IDLE; i++) {
+        CHECK(api_tag_ok(from_idle[i], 200, (uint64_t)i));
+        myfree(from_idle[i]);
+    }
     return arg;
 }
 
@@ -426,56 +473,40 @@ static void test_retention(void)
            after, held0);
     printf("ok retention: a freed burst stays for reuse, and goes after two idle windows\n");
 
-    pthread_t th;
-    CHECK(pthread_create(&th, NULL, small_burst_thread, NULL) == 0);
-    CHECK(pthread_join(th, NULL) == 0);
+    /* The burst thread exits while another thread lives: its slabs wait in
+     * the shared cache and serve that thread's new slabs. */
+    turn = 0;
+    pthread_t keeper, burst;
+    CHECK(pthread_create(&keeper, NULL, from_idle_thread, NULL) == 0);
+    turn_wait(1);
+    CHECK(pthread_create(&burst, NULL, small_burst_thread, NULL) == 0);
+    CHECK(pthread_join(burst, NULL) == 0);
     size_t idle = mallinfo2().arena;
-    /* The exited thread's cache serves this thread's new slabs. */
-    enum { FROM_IDLE = 3500 };
-    static void *from_idle[FROM_IDLE];
-    for (int i = 0; i < FROM_IDLE; i++) {
-        from_idle[i] = mymalloc(200);
-        CHECK(from_idle[i] != NULL);
-    }
-    size_t reused = mallinfo2().arena;
-    for (int i = 0; i < FROM_IDLE; i++)
-        myfree(from_idle[i]);
-    printf("FIGURES: retention held_after_reuse=%zu\n", reused);
-    CHECKF(reused <= idle + 256 * API_KIB,
-           "held %zu after %d blocks of 200 bytes, %zu before: an idle heap's cache went unused",
-           reused, FROM_IDLE, idle);
-    malloc_trim(0);
-    size_t trimmed = mallinfo2().arena;
-    printf("FIGURES: retention held_after_thread=%zu held_after_trim=%zu\n", idle, trimmed);
+    turn_pass(2);
+    CHECK(pthread_join(keeper, NULL) == 0);
+    size_t alone = mallinfo2().arena;
+    printf("FIGURES: retention held_after_thread=%zu held_after_reuse=%zu held_main_alone=%zu\n",
+           idle, from_idle_held, alone);
     CHECKF(idle <= small_burst_held,
            "held %zu after a thread's freed burst, %zu at its peak", idle, small_burst_held);
+    CHECKF(from_idle_held <= idle + 256 * API_KIB,
+           "held %zu after %d blocks of 200 bytes, %zu before: an exited thread's slabs went unused",
+           from_idle_held, FROM_IDLE, idle);
+    /* The last thread beside this one exited: the caches gave the exited
+     * threads' memory back. */
+    CHECKF(alone <= after + 512 * API_KIB,
+           "held %zu with the main thread alone, %zu before the threads", alone, after);
+    malloc_trim(0);
+    size_t trimmed = mallinfo2().arena;
+    printf("FIGURES: retention held_after_trim=%zu\n", trimmed);
     CHECKF(trimmed <= after, "held %zu after malloc_trim, %zu before the thread", trimmed, after);
-    printf("ok retention: an exited thread's slabs stay for other threads, malloc_trim takes them\n");
+    printf("ok retention: an exited thread's slabs serve live threads, and go back once the main "
+           "thread is alone\n");
 }
 
 /* Two live threads burst one after the other: the second reuses the slabs
  * the first freed (the shared cache) instead of mapping its own, though the
  * first thread is alive and could burst again. */
-static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t turn_cond = PTHREAD_COND_INITIALIZER;
-static int turn;
-
-static void turn_wait(int mine)
-{
-    pthread_mutex_lock(&turn_lock);
-    while (turn != mine)
-        pthread_cond_wait(&turn_cond, &turn_lock);
-    pthread_mutex_unlock(&turn_lock);
-}
-
-static void turn_pass(int next)
-{
-    pthread_mutex_lock(&turn_lock);
-    turn = next;
-    pthread_cond_broadcast(&turn_cond);
-    pthread_mutex_unlock(&turn_lock);
-}
-
 static void *turn_burst_thread(void *arg)
 {
     int me = (int)(intptr_t)arg;
