@@ -493,50 +493,52 @@ static void slab_retire_current(mm_heap *heap, mm_span *span)
     mm_lock_release(&heap->lists_lock);
 }
 
-/* The owner freed a block into parked slab `span`. Until used is published
- * the slab cannot be claimed (published_used still counts this block), so
- * everything that touches it comes first; once mm_remote_owner_claim has
- * published, a remote free may claim and unmap it at any moment, and the
- * owner must not touch it again unless the claim was its own. */
-static void slab_parked_free(mm_heap *heap, mm_span *span)
+/* The owner took back parked `span`, whose last block it freed
+ * (mm_remote_owner_claim): the slab is empty and the owner's alone; to the
+ * empty cache. */
+void mm_heap_parked_emptied(mm_heap *heap, mm_span *span)
 {
-    if (span->parked == MM_PARKED_FULL) {
-        /* It has room again: behind the current slab, where the slow path
-         * finds it next (or current, if there is none). */
-        unsigned c = span->size_class;
-        mm_lock_acquire(&heap->lists_lock);
-        mm_remote_clear_full(span);
-        list_remove(heap, span);
-        list_add(heap, span, MM_LIST_PARTIAL, true);
-        span->parked = MM_PARKED;
-        if (heap->bins[c].partial == span)
-            bin_activate_next(heap, c);
-        mm_lock_release(&heap->lists_lock);
-        if (!span->parked) {
-            /* It became current (there was none): the rules of an empty
-             * current slab apply. */
-            if (span->used == 0 && span->bytes > mm_slab_keep_empty_bytes())
-                slab_retire_current(heap, span);
-            return;
-        }
-    }
-    if (mm_remote_owner_claim(span)) {
-        /* Every block is back: the slab is ours alone, and empty. */
-        span->parked = 0;
-        mm_lock_acquire(&heap->lists_lock);
-        bin_forget(heap, span);
-        empty_cache_put(heap, span);
-        mm_lock_release(&heap->lists_lock);
-    }
+    span->parked = 0;
+    mm_lock_acquire(&heap->lists_lock);
+    bin_forget(heap, span);
+    empty_cache_put(heap, span);
+    mm_lock_release(&heap->lists_lock);
 }
 
-void mm_heap_slab_event(mm_heap *heap, mm_span *span)
+/* The owner freed a block into parked `span`, which it had parked full. Until
+ * used is published the slab cannot be claimed (published_used still counts
+ * this block), so everything that touches it comes first; once
+ * mm_remote_owner_claim has published, a remote free may claim and unmap it
+ * at any moment, and the owner must not touch it again unless the claim was
+ * its own. */
+void mm_heap_parked_unfull(mm_heap *heap, mm_span *span)
+{
+    /* It has room again: behind the current slab, where the slow path finds
+     * it next (or current, if there is none). */
+    unsigned c = span->size_class;
+    mm_lock_acquire(&heap->lists_lock);
+    mm_remote_clear_full(span);
+    list_remove(heap, span);
+    list_add(heap, span, MM_LIST_PARTIAL, true);
+    span->parked = MM_PARKED;
+    if (heap->bins[c].partial == span)
+        bin_activate_next(heap, c);
+    mm_lock_release(&heap->lists_lock);
+    if (!span->parked) {
+        /* It became current (there was none): the rules of an empty current
+         * slab apply. */
+        if (span->used == 0 && span->bytes > mm_slab_keep_empty_bytes())
+            slab_retire_current(heap, span);
+        return;
+    }
+    if (mm_remote_owner_claim(span))
+        mm_heap_parked_emptied(heap, span);
+}
+
+void mm_heap_current_emptied(mm_heap *heap, mm_span *span)
 {
     mm_stats_publish(heap, span->size_class);
-    if (span->parked)
-        slab_parked_free(heap, span);
-    else if (span->used == 0)
-        slab_retire_current(heap, span);
+    slab_retire_current(heap, span);
 }
 
 /* ---- the malloc slow path ----------------------------------------------- */

@@ -155,25 +155,6 @@ void mm_remote_unpark(mm_span *span)
                               memory_order_acquire);
 }
 
-bool mm_remote_owner_claim(mm_span *span)
-{
-    /* Until used is published, published_used counts the block the owner
-     * just freed, so no remote free can claim the slab: the word is safe to
-     * look at and take. After the store, the slab may be claimed and
-     * unmapped at once, so it is the last thing done. */
-    uint32_t used = span->used;
-    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
-    while (mm_tf_count(old) == used && (old & MM_TF_PARKED)) {
-        if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, 0,
-                                                  memory_order_acquire, memory_order_acquire))
-            return true;
-    }
-    /* Release: the owner's touches of the slab happen before a claim that
-     * reads this value (acquire). */
-    atomic_store_explicit(&span->published_used, used, memory_order_release);
-    return false;
-}
-
 bool mm_remote_abandon(mm_span *span)
 {
     span->parked = 0;

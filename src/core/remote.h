@@ -103,7 +103,24 @@ void mm_remote_unpark(mm_span *span);
  * empty and the owner's alone. Else publish span->used and return false;
  * from then on a remote free may claim and unmap the slab, so a caller that
  * does not hold lists_lock must not touch it again. */
-bool mm_remote_owner_claim(mm_span *span);
+static inline bool mm_remote_owner_claim(mm_span *span)
+{
+    /* Until used is published, published_used counts the block the owner
+     * just freed, so no remote free can claim the slab: the word is safe to
+     * look at and take. After the store, the slab may be claimed and
+     * unmapped at once, so it is the last thing done. */
+    uint32_t used = span->used;
+    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
+    while (mm_tf_count(old) == used && (old & MM_TF_PARKED)) {
+        if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, 0,
+                                                  memory_order_acquire, memory_order_acquire))
+            return true;
+    }
+    /* Release: the owner's touches of the slab happen before a claim that
+     * reads this value (acquire). */
+    atomic_store_explicit(&span->published_used, used, memory_order_release);
+    return false;
+}
 
 /* Owner whose thread exits, holding its lists_lock: give `span` up. `span`
  * must be off the heap's lists, with its free blocks on span->free. If every

@@ -66,7 +66,7 @@ static void count_class(mm_heap *heap, unsigned c)
     heap->class_counted[c] = live;
 }
 
-static void publish(mm_heap *heap)
+void mm_stats_publish_counted(mm_heap *heap)
 {
     add_live(heap->unpublished);
     heap->unpublished = 0;
@@ -76,14 +76,14 @@ void mm_stats_publish(mm_heap *heap, unsigned c)
 {
     count_class(heap, c);
     if (heap->unpublished >= MM_STATS_PUBLISH_BYTES || -heap->unpublished >= MM_STATS_PUBLISH_BYTES)
-        publish(heap);
+        mm_stats_publish_counted(heap);
 }
 
 void mm_stats_publish_all(mm_heap *heap)
 {
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++)
         count_class(heap, c);
-    publish(heap);
+    mm_stats_publish_counted(heap);
 }
 
 void mm_stats_large(int64_t bytes)

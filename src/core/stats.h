@@ -11,7 +11,8 @@
  *   - Large blocks: counted under the large-block lock (large.c).
  *   - Bytes in use and their peak: on each slow path of a class (and each
  *     remote free) the heap's user counts the class's change in bytes in use
- *     (blocks handed out minus blocks freed, O(1)); once the changes add up
+ *     (blocks handed out minus blocks freed, O(1)), and each free into a
+ *     parked slab counts its block (two adds); once the changes add up
  *     to MM_STATS_PUBLISH_BYTES either way they go into one global sum, whose
  *     largest value is the peak. It may miss a short peak by up to that much
  *     per heap, plus what a class moves between two of its slow paths (about
@@ -34,6 +35,21 @@ bool mm_vm_move(void *from, size_t bytes, void *to);
 /* The heap's user, on a slow path of class `c`: count the class's change,
  * and publish the heap's changes if they add up. O(1). */
 void mm_stats_publish(mm_heap *heap, unsigned c);
+
+/* Add the heap's counted changes to the global sum. */
+void mm_stats_publish_counted(mm_heap *heap);
+
+/* The heap's user freed a block of `block_bytes` of class `c` into a parked
+ * slab (the free is counted in heap->frees already): count that block alone,
+ * inline, and publish if the heap's changes add up. Exact: the next count of
+ * the class (mm_stats_publish) starts from this one. O(1). */
+static inline void mm_stats_parked_free(mm_heap *heap, unsigned c, uint32_t block_bytes)
+{
+    heap->class_counted[c] -= block_bytes;
+    heap->unpublished -= block_bytes;
+    if (MM_UNLIKELY(-heap->unpublished >= MM_STATS_PUBLISH_BYTES))
+        mm_stats_publish_counted(heap);
+}
 
 /* The heap's user is leaving it: count every class and publish. O(classes). */
 void mm_stats_publish_all(mm_heap *heap);

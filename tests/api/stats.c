@@ -5,7 +5,9 @@
  * may be NULL; on a quiet process a grows by exactly the usable sizes of the
  * blocks allocated, f by those freed, a - f returns to where it was; summed
  * over threads (blocks allocated on one thread and freed on another); the
- * peak is at least the live peak created minus 64 KiB per thread.
+ * peak is at least the live peak created minus 64 KiB per thread, and
+ * blocks freed into parked slabs leave it at once (freed, then as many bytes
+ * of another class allocated: the peak is one set's bytes plus 2 MiB at most).
  * mallinfo2: uordblks is the live bytes (a - f), arena >= uordblks.
  * allocator_dump prints to stderr and mentions size classes.
  * allocator_cleanup keeps every live block valid (small, large, aligned, on
@@ -164,6 +166,41 @@ static void test_peak(void)
     CHECK(s2.p >= s0.p);
     printf("FIGURES: peak=%zu live_at_peak=%zu\n", s2.p, live);
     printf("ok allocator_stats: peak >= live peak - 64 KiB\n");
+}
+
+/* Frees into parked slabs count at once: blocks of one class freed, then as
+ * many bytes of another class allocated, make a peak of one set, not two. */
+static void test_peak_after_frees(void)
+{
+    struct stats s0 = get_stats();
+    size_t bytes = s0.p + 16 * API_MIB;
+    size_t n_first = bytes / 1024, n_second = bytes / 896;
+    void **first = mymalloc(n_first * sizeof *first);
+    void **second = mymalloc(n_second * sizeof *second);
+    CHECK(first != NULL && second != NULL);
+    for (size_t i = 0; i < n_first; i++) {
+        first[i] = mymalloc(1024);
+        CHECK(first[i] != NULL);
+    }
+    /* The last block keeps the current slab from emptying (which would
+     * count the class anew): the others go back into parked slabs. */
+    for (size_t i = 0; i + 1 < n_first; i++)
+        myfree(first[i]);
+    for (size_t i = 0; i < n_second; i++) {
+        second[i] = mymalloc(896);
+        CHECK(second[i] != NULL);
+    }
+    struct stats s1 = get_stats();
+    for (size_t i = 0; i < n_second; i++)
+        myfree(second[i]);
+    myfree(first[n_first - 1]);
+    myfree(first);
+    myfree(second);
+    printf("FIGURES: peak_after_frees set_bytes=%zu peak=%zu\n", n_first * 1024, s1.p);
+    CHECKF(s1.p <= n_first * 1024 + 2 * API_MIB,
+           "peak %zu after freeing %zu bytes and allocating as many again", s1.p,
+           n_first * 1024);
+    printf("ok allocator_stats: freed blocks leave the peak at once\n");
 }
 
 /* ---- threads ------------------------------------------------------------- */
@@ -881,6 +918,7 @@ int main(void)
     test_init_and_nulls();
     test_counts_one_thread();
     test_peak();
+    test_peak_after_frees();
     test_counts_threads();
     test_dump();
     test_cleanup();
