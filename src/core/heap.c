@@ -496,7 +496,7 @@ static void slab_retire_current(mm_heap *heap, mm_span *span)
 /* The owner took back parked `span`, whose last block it freed
  * (mm_remote_owner_claim): the slab is empty and the owner's alone; to the
  * empty cache. */
-void mm_heap_parked_emptied(mm_heap *heap, mm_span *span)
+static void slab_parked_emptied(mm_heap *heap, mm_span *span)
 {
     span->parked = 0;
     mm_lock_acquire(&heap->lists_lock);
@@ -505,13 +505,8 @@ void mm_heap_parked_emptied(mm_heap *heap, mm_span *span)
     mm_lock_release(&heap->lists_lock);
 }
 
-/* The owner freed a block into parked `span`, which it had parked full. Until
- * used is published the slab cannot be claimed (published_used still counts
- * this block), so everything that touches it comes first; once
- * mm_remote_owner_claim has published, a remote free may claim and unmap it
- * at any moment, and the owner must not touch it again unless the claim was
- * its own. */
-void mm_heap_parked_unfull(mm_heap *heap, mm_span *span)
+/* The owner freed a block into parked `span`, which it had parked full. */
+static void slab_parked_unfull(mm_heap *heap, mm_span *span)
 {
     /* It has room again: behind the current slab, where the slow path finds
      * it next (or current, if there is none). */
@@ -532,7 +527,26 @@ void mm_heap_parked_unfull(mm_heap *heap, mm_span *span)
         return;
     }
     if (mm_remote_owner_claim(span))
-        mm_heap_parked_emptied(heap, span);
+        slab_parked_emptied(heap, span);
+}
+
+/* Until used is published the slab cannot be claimed (published_used still
+ * counts this block), so everything that touches it comes first: the block
+ * is counted for the statistics (two adds) and, unless the slab was full
+ * (it goes back on the partial list first) or is now empty (the owner takes
+ * it back), used is published for remote frees (remote.h); once published,
+ * a remote free may claim and unmap the slab at any moment, and the owner
+ * must not touch it again unless the claim was its own. */
+void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block)
+{
+    mm_block_set_free(block, span->local_free);
+    span->local_free = block;
+    span->used--;
+    mm_stats_parked_free(heap, span->size_class, span->block_size);
+    if (MM_UNLIKELY(span->parked == MM_PARKED_FULL))
+        slab_parked_unfull(heap, span);
+    else if (MM_UNLIKELY(mm_remote_owner_claim(span)))
+        slab_parked_emptied(heap, span);
 }
 
 void mm_heap_current_emptied(mm_heap *heap, mm_span *span)

@@ -6,16 +6,15 @@
  * malloc: take the head of the current slab's free list.
  * free:   push onto the current slab's free list (the block is reused
  *         first, while cached), or onto a parked slab's local_free list
- *         (collected when the slab is current again), count it and publish
- *         the slab's `used` for remote frees; the slow path runs only when a
- *         slab empties or a parked slab was full.
+ *         (collected when the slab is current again), counted and its
+ *         slab's `used` published for remote frees in one call, which takes
+ *         a slow path only when the slab was full or is now empty; for the
+ *         current slab the slow path runs only when it empties.
  */
 #ifndef MM_HEAP_H
 #define MM_HEAP_H
 
-#include "core/remote.h"
 #include "core/retain.h"
-#include "core/stats.h"
 #include "core/types.h"
 #include "platform/platform.h"
 
@@ -28,12 +27,11 @@ extern mm_heap mm_heap_none;
 #endif
 
 void *mm_heap_malloc_slow(mm_heap *heap, unsigned c);
-/* The free slow paths (heap.c): the current slab emptied (and is larger than
- * an empty current slab may stay); a parked slab that was full got a block
- * back; a parked slab emptied and taken back by its owner. */
+/* The free paths out of line (heap.c): the current slab emptied (and is
+ * larger than an empty current slab may stay); a block freed into a parked
+ * slab. */
 void mm_heap_current_emptied(mm_heap *heap, mm_span *span);
-void mm_heap_parked_unfull(mm_heap *heap, mm_span *span);
-void mm_heap_parked_emptied(mm_heap *heap, mm_span *span);
+void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block);
 
 /* The free mark of `block`: its address scrambled with the library's own
  * load address (randomised by ASLR), so that no program holds it by chance.
@@ -97,18 +95,7 @@ static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *bl
             mm_heap_current_emptied(heap, span);
         return;
     }
-    /* A parked slab: count the block for the statistics, then publish `used`
-     * for remote frees (remote.h) unless the slab was full (it goes back on
-     * the partial list first) or is now empty (the owner takes it back). The
-     * publication must come last: after it a remote free may claim the slab. */
-    mm_block_set_free(block, span->local_free);
-    span->local_free = block;
-    span->used--;
-    mm_stats_parked_free(heap, span->size_class, span->block_size);
-    if (MM_UNLIKELY(span->parked == MM_PARKED_FULL))
-        mm_heap_parked_unfull(heap, span);
-    else if (MM_UNLIKELY(mm_remote_owner_claim(span)))
-        mm_heap_parked_emptied(heap, span);
+    mm_heap_free_parked(heap, span, block);
 }
 
 /* A remote free found FULL on `span`, owned by `heap`: if `heap` still owns
