@@ -227,14 +227,17 @@ static mm_span *empty_cache_take(mm_heap *heap, unsigned c, size_t pages)
 
 static void empty_cache_flush(mm_heap *heap)
 {
+    mm_span *all = NULL;
     for (size_t p = 0; p <= MM_SLAB_MAX_PAGES; p++) {
         while (heap->empty_cache[p] != NULL) {
             mm_span *span = heap->empty_cache[p];
             heap->empty_cache[p] = span->next;
-            mm_span_destroy(span);
+            span->next = all;
+            all = span;
         }
     }
     heap->empty_cache_bytes = 0;
+    mm_span_destroy_list(all);
 }
 
 /* Add a new or adopted slab to the lists (at the partial head: it becomes

@@ -152,15 +152,6 @@ static mm_span *large_cache_drop(size_t extra_bytes, size_t limit)
     return dropped;
 }
 
-static void destroy_list(mm_span *list)
-{
-    while (list != NULL) {
-        mm_span *next = list->next;
-        mm_span_destroy(list);
-        list = next;
-    }
-}
-
 /* Hand out `span`'s block: mark it live for the double-free check. */
 static void *hand_out(mm_span *span)
 {
@@ -204,7 +195,7 @@ void *mm_large_malloc(size_t size, size_t align, const mm_span *replacing, bool 
         size_t live_after = large.live_bytes + bytes - (replacing != NULL ? replacing->bytes : 0);
         mm_span *dropped = large_cache_drop(0, large_cache_peak_room(live_after));
         mm_lock_release(&large.lock);
-        destroy_list(dropped);
+        mm_span_destroy_list(dropped);
     }
     span = mm_span_create(bytes, align, 1);
     if (span == NULL) {
@@ -270,7 +261,7 @@ bool mm_large_free(mm_span *span, bool outgrown)
         large.bytes += span->bytes;
     }
     mm_lock_release(&large.lock);
-    destroy_list(dropped);
+    mm_span_destroy_list(dropped);
     if (!keep)
         mm_span_destroy(span);
     return true;
@@ -304,7 +295,7 @@ void mm_large_cache_flush(void)
     large.bytes = 0;
     mm_retention_reset(&large.retention, large.live_bytes);
     mm_lock_release(&large.lock);
-    destroy_list(list);
+    mm_span_destroy_list(list);
 }
 
 void mm_large_lock(void)

@@ -145,12 +145,68 @@ mm_span *mm_span_create(size_t bytes, size_t align, size_t mapped_pages)
     return span;
 }
 
-void mm_span_destroy(mm_span *span)
+/* Clear the span's page-map entries and free its descriptor: once its
+ * region goes, nothing refers to it. */
+static void span_forget_region(mm_span *span)
 {
     size_t mapped_pages = span->kind == MM_SPAN_SLAB ? span->bytes >> MM_PAGE_SHIFT : 1;
     mm_pagemap_clear(span->block_start, mapped_pages);
-    mm_vm_unmap(span->base, span->bytes);
     desc_free(span);
+}
+
+void mm_span_destroy(mm_span *span)
+{
+    char *base = span->base;
+    size_t bytes = span->bytes;
+    span_forget_region(span);
+    mm_vm_unmap(base, bytes);
+}
+
+/* Merge two lists sorted by base address. */
+static mm_span *merge_by_base(mm_span *a, mm_span *b)
+{
+    mm_span *head = NULL, **tail = &head;
+    while (a != NULL && b != NULL) {
+        mm_span **lower = a->base < b->base ? &a : &b;
+        *tail = *lower;
+        tail = &(*lower)->next;
+        *lower = (*lower)->next;
+    }
+    *tail = a != NULL ? a : b;
+    return head;
+}
+
+/* `list` sorted by base address: a merge sort, O(n log n), recursion depth
+ * log2 n. */
+static mm_span *sort_by_base(mm_span *list)
+{
+    if (list == NULL || list->next == NULL)
+        return list;
+    mm_span *middle = list, *probe = list->next;
+    while (probe != NULL && probe->next != NULL) {
+        middle = middle->next;
+        probe = probe->next->next;
+    }
+    mm_span *second = middle->next;
+    middle->next = NULL;
+    return merge_by_base(sort_by_base(list), sort_by_base(second));
+}
+
+void mm_span_destroy_list(mm_span *list)
+{
+    bool join = mm_platform_hooks.unmaps_across_regions;
+    list = join ? sort_by_base(list) : list;
+    while (list != NULL) {
+        char *run_base = list->base;
+        size_t run_bytes = 0;
+        do {
+            mm_span *span = list;
+            list = span->next;
+            run_bytes += span->bytes;
+            span_forget_region(span);
+        } while (join && list != NULL && list->base == run_base + run_bytes);
+        mm_vm_unmap(run_base, run_bytes);
+    }
 }
 
 void mm_span_forget(mm_span *span)

@@ -23,6 +23,14 @@ mm_span *mm_span_create(size_t bytes, size_t align, size_t mapped_pages);
 /* Clear the span's page-map entries, unmap its region, free its descriptor. */
 void mm_span_destroy(mm_span *span);
 
+/* mm_span_destroy every span of `list` (linked by `next`). Where the
+ * platform's vmfree takes a range of several adjacent regions
+ * (mm_platform_hooks.unmaps_across_regions), each run of adjacent regions
+ * goes back with one call: one system call and one TLB shootdown instead of
+ * one per region (a cache flushed at a thread's exit held 101 slabs in 9
+ * runs). O(n log n) for n spans. */
+void mm_span_destroy_list(mm_span *list);
+
 /* Free the descriptor of a span whose region is gone already (its pages
  * moved elsewhere); the caller cleared its page-map entries before the
  * region went, so that nobody finds the span at addresses mapped anew. */

@@ -266,6 +266,10 @@ typedef struct mm_hooks {
      * changing nothing. realloc moves a growing large block of huge pages
      * so (large.c), instead of copying it while holding both regions. */
     bool (*move_pages)(void *from, size_t bytes, void *to);
+    /* vmfree takes a range made of several whole regions that lie next to
+     * each other (the hosted munmap does): a cache flushed at once so gives
+     * back each run of adjacent regions with one call (span.c). */
+    bool unmaps_across_regions;
 } mm_hooks;
 
 extern mm_hooks mm_platform_hooks;

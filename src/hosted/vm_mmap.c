@@ -71,6 +71,7 @@ static void describe_maps(void)
 {
     mm_platform_hooks.maps_zeroed = true;
     mm_platform_hooks.move_pages = move_pages;
+    mm_platform_hooks.unmaps_across_regions = true;
     mm_platform_hooks.clock_ms = monotonic_ms;
     mm_options_parse();
     if (mm_option_huge_pages && system_has_huge_pages())

@@ -29,6 +29,10 @@
  * and no more than all stay cached (the main thread's cache, the shared
  * cache); allocator_verify passes after each (cached slabs belong to their
  * heap, or to the shared cache).
+ * Trim by runs: a thread maps 40 slabs of two 16 KiB blocks, keeps every
+ * fifth and frees the others, and exits, leaving the main thread alone:
+ * every page of the freed slabs is unmapped (mincore: ENOMEM) and the kept
+ * blocks keep their tags.
  * Huge pages: with the system's transparent huge pages on ("always" or
  * "madvise") and MYMALLOC_HUGE_PAGES not 0 (register.sh runs this program
  * both ways), a 4 MiB block starts on a 2 MiB boundary, and the 2 MiB region
@@ -51,8 +55,10 @@
  */
 #include "api_test.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdbool.h>
 #include <time.h>
 #include <mymalloc.h>
@@ -578,6 +584,71 @@ static void test_shared_cache(void)
     printf("ok retention: one thread's freed burst serves another live thread's burst\n");
 }
 
+/* Slabs of two RUN_BLOCK_SIZE blocks (class 16 KiB: eight pages each),
+ * mapped one after the other; the thread keeps both blocks of every fifth
+ * slab and frees the rest, so the cache holds runs of adjacent empty slabs
+ * between slabs in use. */
+enum { RUN_SLABS = 40, RUN_BLOCK_SIZE = 16000, RUN_KEEP_EVERY = 5 };
+static void *run_blocks[2 * RUN_SLABS];
+
+static void *run_slabs_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2 * RUN_SLABS; i++) {
+        run_blocks[i] = mymalloc(RUN_BLOCK_SIZE);
+        CHECK(run_blocks[i] != NULL);
+        api_tag(run_blocks[i], RUN_BLOCK_SIZE, (uint64_t)i);
+    }
+    for (int slab = 0; slab < RUN_SLABS; slab++) {
+        char *first = run_blocks[2 * slab];
+        CHECKF((char *)run_blocks[2 * slab + 1] == first + 16384,
+               "blocks %d and %d are not the two blocks of one slab", 2 * slab, 2 * slab + 1);
+        if (slab % RUN_KEEP_EVERY != 0) {
+            myfree(run_blocks[2 * slab]);
+            myfree(run_blocks[2 * slab + 1]);
+        }
+    }
+    return NULL;
+}
+
+static bool page_mapped(const void *p)
+{
+    unsigned char resident;
+    void *page = (void *)((uintptr_t)p & ~(uintptr_t)4095);
+    return mincore(page, 4096, &resident) == 0 || errno != ENOMEM;
+}
+
+/* A cache given back at once goes back by runs of adjacent regions: the
+ * thread that freed the slabs exits and leaves the main thread alone, which
+ * unmaps the shared cache. Every page of every freed slab must be unmapped,
+ * and every slab still in use intact (a run that reached past its last
+ * region, or stopped short, shows here). */
+static void test_trim_by_runs(void)
+{
+    malloc_trim(0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, run_slabs_thread, NULL) == 0);
+    CHECK(pthread_join(th, NULL) == 0);
+    malloc_trim(0);
+    int left_mapped = 0, broken = 0;
+    for (int slab = 0; slab < RUN_SLABS; slab++) {
+        char *first = run_blocks[2 * slab];
+        if (slab % RUN_KEEP_EVERY != 0) {
+            for (size_t off = 0; off < 2 * 16384; off += 4096)
+                left_mapped += page_mapped(first + off);
+            continue;
+        }
+        for (int b = 0; b < 2; b++) {
+            broken += !api_tag_ok(run_blocks[2 * slab + b], RUN_BLOCK_SIZE, (uint64_t)(2 * slab + b));
+            myfree(run_blocks[2 * slab + b]);
+        }
+    }
+    CHECKF(left_mapped == 0, "%d pages of freed slabs still mapped after malloc_trim", left_mapped);
+    CHECKF(broken == 0, "%d blocks in use lost their contents", broken);
+    CHECK(allocator_verify() == 0);
+    printf("ok trim: freed slabs between slabs in use go back, by runs of adjacent regions\n");
+}
+
 /* A thread allocates HANDOVER blocks into `arg` and exits without freeing them. */
 enum { HANDOVER = 20000, HANDOVER_SIZE = 200 };
 
@@ -915,6 +986,7 @@ static void test_slab_growth(void)
 
 int main(void)
 {
+    test_trim_by_runs(); /* first: later tests leave holes that new regions fill */
     test_init_and_nulls();
     test_counts_one_thread();
     test_peak();
