@@ -601,6 +601,7 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
         if (heap == NULL)
             return NULL;
     }
+    mm_trim_if_alone();
 #endif
     mm_stats_publish(heap, c);
     bool reclaimed = false;

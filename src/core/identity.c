@@ -75,6 +75,25 @@ size_t mm_heaps_in_use(void)
     return atomic_load_explicit(&heaps_in_use, memory_order_relaxed);
 }
 
+/* Relaxed, like heaps_in_use: a request to give cached memory back, which
+ * guards no other memory; a request lost in a race only keeps the caches. */
+atomic_bool mm_trim_requested;
+
+void mm_trim_when_alone(void)
+{
+    atomic_store_explicit(&mm_trim_requested, true, memory_order_relaxed);
+}
+
+void mm_trim_if_alone_slow(void)
+{
+    if (!atomic_exchange_explicit(&mm_trim_requested, false, memory_order_relaxed))
+        return;
+    if (atomic_load_explicit(&heaps_in_use, memory_order_relaxed) > 1)
+        return;
+    mm_shared_cache_flush();
+    mm_large_cache_flush();
+}
+
 mm_heap *mm_heap_attach(void)
 {
     mm_lock_acquire(&idle_heaps.lock);

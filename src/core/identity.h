@@ -59,6 +59,27 @@ void mm_thread_detach(void *heap);
 /* How many threads hold a heap now (attached and not yet detached). */
 size_t mm_heaps_in_use(void);
 
+/* Ask for the shared cache of empty slabs and the large cache to go back at
+ * the next slow path of a malloc (a new slab, a large block) if the thread
+ * taking it is then the only one holding a heap. The hosted library asks
+ * when the last thread beside the main one exits: the main thread's next
+ * slow path gives back the memory of the threads that are gone, while a
+ * thread started meanwhile (a successor, a new phase) cancels the request
+ * and finds its predecessors' slabs cached. */
+void mm_trim_when_alone(void);
+
+extern atomic_bool mm_trim_requested;
+void mm_trim_if_alone_slow(void);
+
+/* On malloc's slow paths: O(1), one relaxed load unless a trim was asked
+ * for. Takes the shared cache's and the large cache's locks: call it
+ * holding no lock. */
+static inline void mm_trim_if_alone(void)
+{
+    if (atomic_load_explicit(&mm_trim_requested, memory_order_relaxed))
+        mm_trim_if_alone_slow();
+}
+
 /* fork from a process with threads: before it, take every allocator lock
  * (so no other thread is inside a critical section at the fork); after it,
  * release them in the parent; in the child release them and retire the

@@ -67,6 +67,9 @@ static inline void *malloc_class(unsigned c)
 
 static void *malloc_large(size_t size, size_t alignment, const mm_span *replacing, bool *fresh)
 {
+#if defined(MM_IDENTITY_TLS)
+    mm_trim_if_alone();
+#endif
     void *block = mm_large_malloc(size, alignment, replacing, fresh);
     return block != NULL ? block : fail(MM_ERROR_NO_MEMORY);
 }

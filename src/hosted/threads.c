@@ -1,7 +1,8 @@
 /*
  * threads.c: the hosted build's hooks into the core. A pthread key whose
  * destructor retires the heap of an exiting thread, and gives the caches
- * back when that leaves the main thread alone; fork handlers that take
+ * back (or asks the core to, at the next slow path) when that leaves the
+ * main thread alone; fork handlers that take
  * every allocator lock around fork; errno for failed calls; and the report
  * of a bad pointer given to free (a message on stderr, then abort, as glibc
  * does). Installed by a constructor, and again by the hosted vmalloc in case
@@ -28,27 +29,47 @@ static bool on_main_thread(void)
     return gettid() == getpid();
 }
 
+/* Whether the main thread has been left alone, and whether threads started
+ * allocating after that: the program runs its threads in rounds (each
+ * thread starting its successor, phases). Relaxed: hints for the decision
+ * below. */
+static atomic_bool was_alone, threads_came_back;
+
 static void on_thread_attached(mm_heap *heap)
 {
     pthread_setspecific(exit_key, heap);
     if (on_main_thread())
         atomic_store_explicit(&main_attached, true, memory_order_relaxed);
+    else if (atomic_load_explicit(&was_alone, memory_order_relaxed))
+        atomic_store_explicit(&threads_came_back, true, memory_order_relaxed);
 }
 
 /* The shared cache of empty slabs and the large cache keep what the threads'
  * memory fell from its recent peak, for the next thread or burst. Once the
- * last thread beside the main one exits, the program has ended its parallel
- * part (or its phase: new threads then map their memory again), and what
- * the caches keep goes back: it is the peak of threads that are gone. The
- * main thread's own cache stays. */
+ * last thread beside the main one exits, the program may have ended its
+ * parallel part, and what the caches keep is the peak of threads that are
+ * gone: it goes back at once, before the program goes on to its results.
+ * But in a program whose threads came back after such an exit (a thread
+ * that starts its successor and exits, phases of threads), a thread may be
+ * about to take that memory: there it goes back at the main thread's next
+ * malloc slow path, unless a thread allocates first (mm_trim_when_alone).
+ * The main thread's own cache stays. */
 static void on_thread_exit(void *heap)
 {
     if (on_main_thread())
         atomic_store_explicit(&main_attached, false, memory_order_relaxed);
     mm_thread_detach(heap);
     size_t main_heaps = atomic_load_explicit(&main_attached, memory_order_relaxed) ? 1 : 0;
-    if (mm_heaps_in_use() <= main_heaps)
+    if (mm_heaps_in_use() > main_heaps)
+        return;
+    atomic_store_explicit(&was_alone, true, memory_order_relaxed);
+    if (!atomic_load_explicit(&threads_came_back, memory_order_relaxed)) {
         mm_hosted_trim("the last thread beside the main thread exited");
+        return;
+    }
+    mm_trim_when_alone();
+    mm_verbose("mymalloc: the last thread beside the main thread exited: the caches go back at "
+               "the next malloc slow path unless another thread allocates first");
 }
 
 static void on_bad_pointer(void *ptr, const char *problem)

@@ -20,8 +20,11 @@
  * another thread lives leaves no more held than at its peak (its slabs in
  * the shared cache), and that thread's new slabs come from that cache
  * (700 KiB of blocks add at most 256 KiB held); once that thread exits too,
- * leaving the main thread alone, held is back within 512 KiB of where it
- * was before the threads, and malloc_trim gives the rest back. The shared cache:
+ * leaving the main thread alone, the caches wait (threads started after the
+ * main thread was alone before, in earlier tests): held drops by at least
+ * 1 MiB only at the main thread's next malloc slow path (a large block),
+ * to within 512 KiB of where it was before the threads, and malloc_trim
+ * gives the rest back. The shared cache:
  * while one live thread's freed burst of 8 MiB is cached, another thread's
  * burst of the same size adds at most 2 MiB held. Blocks of a
  * thread that exited: replaced one by one by the main thread, held stays
@@ -30,9 +33,9 @@
  * cache); allocator_verify passes after each (cached slabs belong to their
  * heap, or to the shared cache).
  * Trim by runs: a thread maps 40 slabs of two 16 KiB blocks, keeps every
- * fifth and frees the others, and exits, leaving the main thread alone:
- * every page of the freed slabs is unmapped (mincore: ENOMEM) and the kept
- * blocks keep their tags.
+ * fifth and frees the others, and exits, leaving the main thread alone for
+ * the first time: at once, every page of the freed slabs is unmapped
+ * (mincore: ENOMEM) and the kept blocks keep their tags.
  * Huge pages: with the system's transparent huge pages on ("always" or
  * "madvise") and MYMALLOC_HUGE_PAGES not 0 (register.sh runs this program
  * both ways), a 4 MiB block starts on a 2 MiB boundary, and the 2 MiB region
@@ -527,16 +530,27 @@ static void test_retention(void)
     size_t idle = mallinfo2().arena;
     turn_pass(2);
     CHECK(pthread_join(keeper, NULL) == 0);
-    size_t alone = mallinfo2().arena;
-    printf("FIGURES: retention held_after_thread=%zu held_after_reuse=%zu held_main_alone=%zu\n",
-           idle, from_idle_held, alone);
+    /* Threads came back after the main thread was alone (the tests before
+     * this one): the caches wait for the main thread's next malloc slow
+     * path, here a large block. */
+    size_t alone_waiting = mallinfo2().arena;
+    void *probe = mymalloc(API_MIB);
+    CHECK(probe != NULL);
+    size_t alone = mallinfo2().arena - API_MIB;
+    myfree(probe);
+    printf("FIGURES: retention held_after_thread=%zu held_after_reuse=%zu held_main_alone=%zu "
+           "held_main_alone_after_malloc=%zu\n",
+           idle, from_idle_held, alone_waiting, alone);
+    CHECKF(alone_waiting >= alone + API_MIB,
+           "held %zu with the main thread alone before its next slow path, %zu after: the "
+           "caches did not wait", alone_waiting, alone);
     CHECKF(idle <= small_burst_held,
            "held %zu after a thread's freed burst, %zu at its peak", idle, small_burst_held);
     CHECKF(from_idle_held <= idle + 256 * API_KIB,
            "held %zu after %d blocks of 200 bytes, %zu before: an exited thread's slabs went unused",
            from_idle_held, FROM_IDLE, idle);
-    /* The last thread beside this one exited: the caches gave the exited
-     * threads' memory back. */
+    /* The last thread beside this one exited and this one reached a slow
+     * path: the caches gave the exited threads' memory back. */
     CHECKF(alone <= after + 512 * API_KIB,
            "held %zu with the main thread alone, %zu before the threads", alone, after);
     malloc_trim(0);
@@ -619,17 +633,19 @@ static bool page_mapped(const void *p)
 }
 
 /* A cache given back at once goes back by runs of adjacent regions: the
- * thread that freed the slabs exits and leaves the main thread alone, which
- * unmaps the shared cache. Every page of every freed slab must be unmapped,
- * and every slab still in use intact (a run that reached past its last
- * region, or stopped short, shows here). */
+ * thread that freed the slabs exits and leaves the main thread alone for the
+ * first time, which unmaps the shared cache at once (no malloc_trim, no
+ * malloc before the checks). Every page of every freed slab must be
+ * unmapped, and every slab still in use intact (a run that reached past its
+ * last region, or stopped short, shows here). Run first: later tests leave
+ * holes that new regions fill, and start threads after the main thread was
+ * alone, which defers that trim. */
 static void test_trim_by_runs(void)
 {
     malloc_trim(0);
     pthread_t th;
     CHECK(pthread_create(&th, NULL, run_slabs_thread, NULL) == 0);
     CHECK(pthread_join(th, NULL) == 0);
-    malloc_trim(0);
     int left_mapped = 0, broken = 0;
     for (int slab = 0; slab < RUN_SLABS; slab++) {
         char *first = run_blocks[2 * slab];
@@ -643,7 +659,7 @@ static void test_trim_by_runs(void)
             myfree(run_blocks[2 * slab + b]);
         }
     }
-    CHECKF(left_mapped == 0, "%d pages of freed slabs still mapped after malloc_trim", left_mapped);
+    CHECKF(left_mapped == 0, "%d pages of freed slabs still mapped with the main thread alone", left_mapped);
     CHECKF(broken == 0, "%d blocks in use lost their contents", broken);
     CHECK(allocator_verify() == 0);
     printf("ok trim: freed slabs between slabs in use go back, by runs of adjacent regions\n");
@@ -986,7 +1002,7 @@ static void test_slab_growth(void)
 
 int main(void)
 {
-    test_trim_by_runs(); /* first: later tests leave holes that new regions fill */
+    test_trim_by_runs(); /* first: see there */
     test_init_and_nulls();
     test_counts_one_thread();
     test_peak();
