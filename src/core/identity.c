@@ -66,8 +66,9 @@ static struct {
     mm_heap *head;
 } idle_heaps;
 
-/* Heaps that a thread uses (in_use). Relaxed: a count for the hosted
- * library's decision to give cached memory back, never a guard of memory. */
+/* Heaps that a thread uses (in_use). Relaxed: a count for the decisions to
+ * give cached memory back (the hosted library's at a thread's exit, and
+ * mm_trim_if_alone_slow's), never a guard of memory. */
 static _Atomic size_t heaps_in_use;
 
 size_t mm_heaps_in_use(void)
