@@ -28,6 +28,14 @@ mm_heap *mm_heaps_all(void)
     return atomic_load_explicit(&all_heaps, memory_order_acquire);
 }
 
+/* Unmap what no heap owns: the shared cache of empty slabs and the large
+ * cache. Takes their locks: the caller holds neither. */
+static void flush_shared_caches(void)
+{
+    mm_shared_cache_flush();
+    mm_large_cache_flush();
+}
+
 static void heap_register(mm_heap *heap)
 {
     mm_lock_acquire(&registry_lock);
@@ -91,8 +99,7 @@ void mm_trim_if_alone_slow(void)
         return;
     if (atomic_load_explicit(&heaps_in_use, memory_order_relaxed) > 1)
         return;
-    mm_shared_cache_flush();
-    mm_large_cache_flush();
+    flush_shared_caches();
 }
 
 mm_heap *mm_heap_attach(void)
@@ -122,8 +129,7 @@ void mm_reclaim(mm_heap *held)
     if (heap != &mm_heap_none)
         mm_heap_reclaim(heap);
     /* Idle heaps hold nothing: mm_heap_abandon gave their slabs away. */
-    mm_shared_cache_flush();
-    mm_large_cache_flush();
+    flush_shared_caches();
 }
 
 /* Give up `heap`, whose thread is gone: its slabs to the abandoned pool,
@@ -223,8 +229,7 @@ void mm_reclaim(mm_heap *held)
             mm_heap_leave(heap);
         }
     }
-    mm_shared_cache_flush();
-    mm_large_cache_flush();
+    flush_shared_caches();
 }
 
 mm_heap *mm_heap_enter_slow(unsigned first)
