@@ -602,7 +602,7 @@ static void test_shared_cache(void)
  * mapped one after the other; the thread keeps both blocks of every fifth
  * slab and frees the rest, so the cache holds runs of adjacent empty slabs
  * between slabs in use. */
-enum { RUN_SLABS = 40, RUN_BLOCK_SIZE = 16000, RUN_KEEP_EVERY = 5 };
+enum { RUN_SLABS = 40, RUN_BLOCK_SIZE = 16000, RUN_CLASS_SIZE = 16384, RUN_KEEP_EVERY = 5 };
 static void *run_blocks[2 * RUN_SLABS];
 
 static void *run_slabs_thread(void *arg)
@@ -615,7 +615,7 @@ static void *run_slabs_thread(void *arg)
     }
     for (int slab = 0; slab < RUN_SLABS; slab++) {
         char *first = run_blocks[2 * slab];
-        CHECKF((char *)run_blocks[2 * slab + 1] == first + 16384,
+        CHECKF((char *)run_blocks[2 * slab + 1] == first + RUN_CLASS_SIZE,
                "blocks %d and %d are not the two blocks of one slab", 2 * slab, 2 * slab + 1);
         if (slab % RUN_KEEP_EVERY != 0) {
             myfree(run_blocks[2 * slab]);
@@ -628,8 +628,8 @@ static void *run_slabs_thread(void *arg)
 static bool page_mapped(const void *p)
 {
     unsigned char resident;
-    void *page = (void *)((uintptr_t)p & ~(uintptr_t)4095);
-    return mincore(page, 4096, &resident) == 0 || errno != ENOMEM;
+    void *page = (void *)((uintptr_t)p & ~(uintptr_t)(API_PAGE - 1));
+    return mincore(page, API_PAGE, &resident) == 0 || errno != ENOMEM;
 }
 
 /* A cache given back at once goes back by runs of adjacent regions: the
@@ -650,7 +650,7 @@ static void test_trim_by_runs(void)
     for (int slab = 0; slab < RUN_SLABS; slab++) {
         char *first = run_blocks[2 * slab];
         if (slab % RUN_KEEP_EVERY != 0) {
-            for (size_t off = 0; off < 2 * 16384; off += 4096)
+            for (size_t off = 0; off < 2 * RUN_CLASS_SIZE; off += API_PAGE)
                 left_mapped += page_mapped(first + off);
             continue;
         }
