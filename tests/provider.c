@@ -266,6 +266,21 @@ void provider_fail_every(unsigned long k)
 
 #define HIST_LENGTHS 24
 
+size_t provider_regions_of_length(size_t length, void **out, size_t max)
+{
+    size_t found = 0;
+    tl_spin_lock(&table_lock);
+    for (size_t i = 0; i < TABLE_SIZE; i++) {
+        if (table[i].addr == 0 || table[i].length != length)
+            continue;
+        if (found < max)
+            out[found] = (void *)table[i].addr;
+        found++;
+    }
+    tl_spin_unlock(&table_lock);
+    return found;
+}
+
 void provider_print_regions(void)
 {
     struct {

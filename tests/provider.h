@@ -41,6 +41,11 @@ void provider_set_cap(size_t bytes);
 /* Every k-th vmalloc call fails; 0 turns it off. */
 void provider_fail_every(unsigned long k);
 
+/* Up to `max` live regions of exactly `length` bytes, into `out`; returns
+ * how many there are in all. Scans the whole table: for tests that look at
+ * one kind of region (a descriptor chunk, a page-map node), not hot paths. */
+size_t provider_regions_of_length(size_t length, void **out, size_t max);
+
 /* Prints the live regions grouped by length (raw write): what is held. */
 void provider_print_regions(void);
 

@@ -38,7 +38,14 @@
  *                   that are never reclaimed; orphaned blocks whose memory
  *                   is lost.
  *
- * usage: reuse --case=rounds|large|remote|threads [--threads=4] [--clone]
+ *   --case=metadata  A fresh process mallocs one small block: of its
+ *                   descriptor chunk (the one 16 KiB region; span.c) only
+ *                   the first page may be resident. Then 60 large blocks,
+ *                   a descriptor each, touch more of it, never more than
+ *                   the chunk. Catches: metadata prepared ahead of use,
+ *                   which every process pays for in resident memory.
+ *
+ * usage: reuse --case=rounds|large|remote|threads|metadata [--threads=4] [--clone]
  */
 #include "mymalloc.h"
 #include "provider.h"
@@ -404,6 +411,66 @@ static void case_threads(void)
     short_phase(BATCH, "concurrent");
 }
 
+/* ------------------------------------------------------------------ */
+/* --case=metadata                                                     */
+/* ------------------------------------------------------------------ */
+
+#define DESC_CHUNK_BYTES (16 * TL_KIB) /* MM_DESC_CHUNK_BYTES, span.c */
+#define METADATA_SPANS 60
+#define TL_SYS_mincore 27
+
+/* Resident pages of the one live descriptor chunk; -1 (and a failure) if
+ * there is not exactly one. */
+static int chunk_resident_pages(const char *when)
+{
+    void *chunk;
+    size_t chunks = provider_regions_of_length(DESC_CHUNK_BYTES, &chunk, 1);
+    if (chunks != 1) {
+        tl_fail("%s: %zu regions of %zu bytes, expected the one descriptor chunk\n", when,
+                chunks, (size_t)DESC_CHUNK_BYTES);
+        return -1;
+    }
+    unsigned char resident[DESC_CHUNK_BYTES / TL_PAGE];
+    long rc = tl_syscall6(TL_SYS_mincore, (long)chunk, DESC_CHUNK_BYTES, (long)resident, 0, 0, 0);
+    if (rc != 0) {
+        tl_fail("%s: mincore failed (%ld)\n", when, rc);
+        return -1;
+    }
+    int pages = 0;
+    for (size_t i = 0; i < sizeof resident; i++)
+        pages += resident[i] & 1;
+    return pages;
+}
+
+static void case_metadata(void)
+{
+    static tl_block blocks[METADATA_SPANS + 1];
+    static tl_live live;
+    tl_live_init(&live);
+    if (!tl_alloc(&blocks[0], 16, 0, &live)) {
+        tl_fail("mymalloc(16) returned NULL\n");
+        return;
+    }
+    int fresh = chunk_resident_pages("after one malloc");
+    if (fresh != 1)
+        tl_fail("after one malloc %d pages of the descriptor chunk are resident, expected 1\n",
+                fresh);
+    for (int i = 1; i <= METADATA_SPANS; i++)
+        if (!tl_alloc(&blocks[i], 40 * TL_KIB, (uint64_t)i, &live)) {
+            tl_fail("mymalloc(40 KiB) returned NULL\n");
+            return;
+        }
+    int used = chunk_resident_pages("after 60 large blocks");
+    if (used < 2 || used > (int)(DESC_CHUNK_BYTES / TL_PAGE))
+        tl_fail("after %d more spans %d pages of the descriptor chunk are resident, expected "
+                "2 to %zu\n",
+                METADATA_SPANS, used, (size_t)(DESC_CHUNK_BYTES / TL_PAGE));
+    for (int i = 0; i <= METADATA_SPANS; i++)
+        tl_free(&blocks[i], &live, "metadata");
+    tl_figure("descriptor_chunk_resident_pages fresh=%d after_%d_spans=%d", fresh, METADATA_SPANS,
+              used);
+}
+
 int main(int argc, char **argv)
 {
     unsigned long threads = tl_arg_threads(argc, argv, MAX_THREADS);
@@ -424,8 +491,11 @@ int main(int argc, char **argv)
         tl_printf("reuse threads: %d short-lived %s threads\n",
                   2 * SHORT_THREADS, tl_thread_kind_name(thread_kind));
         case_threads();
+    } else if (tl_streq(name, "metadata")) {
+        tl_printf("reuse metadata: descriptors are prepared as they are used\n");
+        case_metadata();
     } else {
-        tl_printf("usage: reuse --case=rounds|large|remote|threads [--threads=N] "
+        tl_printf("usage: reuse --case=rounds|large|remote|threads|metadata [--threads=N] "
                   "[--clone]\n");
         return 2;
     }

@@ -135,6 +135,7 @@ normal_run() {
     run_test core/reuse-threads 180 "$T/core/reuse" --case=threads
     run_test core/reuse-large 120 "$T/core/reuse" --case=large
     run_test core/reuse-remote 120 "$T/core/reuse" --case=remote
+    run_test core/reuse-metadata 60 "$T/core/reuse" --case=metadata
 
     for kind in pthread clone; do
         run_test "m5/exhaust-cap-$kind" 180 "$T/m5/exhaust" --case=cap --threads=4 "--$kind"

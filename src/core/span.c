@@ -2,7 +2,11 @@
  * span.c: the descriptor pool and the mapping and unmapping of regions.
  *
  * Invariants (under desc_pool.lock):
- *   - a chunk is on the with_room list iff it has a free descriptor;
+ *   - a chunk is on the with_room list iff it has a free descriptor: one on
+ *     its free list or one never handed out (index >= carved);
+ *   - descriptors are carved in address order, on demand, so that a chunk's
+ *     pages are touched only as its descriptors are used (a fresh chunk is
+ *     one page of resident memory, not four);
  *   - chunk->used counts its descriptors in use; a chunk with used == 0 is
  *     unmapped as soon as another chunk has room.
  */
@@ -19,6 +23,7 @@ typedef struct mm_desc_chunk {
     struct mm_desc_chunk *prev;
     mm_span *free;
     uint32_t used;
+    uint32_t carved;
 } mm_desc_chunk;
 
 /* Descriptors start one cache line into the chunk, so that no two share a
@@ -66,15 +71,30 @@ static mm_desc_chunk *chunk_create(void)
     if (chunk == NULL)
         return NULL;
     chunk->used = 0;
+    chunk->carved = 0;
     chunk->free = NULL;
-    for (size_t i = MM_DESCS_PER_CHUNK; i-- > 0;) {
-        mm_span *span = (mm_span *)((char *)chunk + MM_DESC_FIRST + i * MM_DESC_STRIDE);
-        MM_SPAN_SET(span, kind, MM_SPAN_UNUSED);
-        span->chunk = chunk;
-        span->next = chunk->free;
-        chunk->free = span;
-    }
     return chunk;
+}
+
+static bool chunk_has_room(const mm_desc_chunk *chunk)
+{
+    return chunk->free != NULL || chunk->carved < MM_DESCS_PER_CHUNK;
+}
+
+/* A free descriptor of a chunk with room: a recycled one, else the next
+ * never handed out. */
+static mm_span *chunk_take(mm_desc_chunk *chunk)
+{
+    mm_span *span = chunk->free;
+    if (span != NULL) {
+        chunk->free = span->next;
+        return span;
+    }
+    span = (mm_span *)((char *)chunk + MM_DESC_FIRST + chunk->carved * MM_DESC_STRIDE);
+    chunk->carved++;
+    MM_SPAN_SET(span, kind, MM_SPAN_UNUSED);
+    span->chunk = chunk;
+    return span;
 }
 
 static mm_span *desc_alloc(void)
@@ -89,10 +109,9 @@ static mm_span *desc_alloc(void)
         }
         chunk_append(chunk);
     }
-    mm_span *span = chunk->free;
-    chunk->free = span->next;
+    mm_span *span = chunk_take(chunk);
     chunk->used++;
-    if (chunk->free == NULL)
+    if (!chunk_has_room(chunk))
         chunk_unlink(chunk);
     mm_lock_release(&desc_pool.lock);
     return span;
@@ -103,7 +122,7 @@ static void desc_free(mm_span *span)
     mm_desc_chunk *chunk = span->chunk;
     mm_lock_acquire(&desc_pool.lock);
     MM_SPAN_SET(span, kind, MM_SPAN_UNUSED);
-    bool had_room = chunk->free != NULL;
+    bool had_room = chunk_has_room(chunk);
     span->next = chunk->free;
     chunk->free = span;
     chunk->used--;
