@@ -417,7 +417,6 @@ static void case_threads(void)
 
 #define DESC_CHUNK_BYTES (16 * TL_KIB) /* MM_DESC_CHUNK_BYTES, span.c */
 #define METADATA_SPANS 60
-#define TL_SYS_mincore 27
 
 /* Resident pages of the one live descriptor chunk; -1 (and a failure) if
  * there is not exactly one. */

@@ -60,6 +60,7 @@ static inline long tl_syscall6(long n, long a1, long a2, long a3, long a4,
 #define TL_SYS_write 1
 #define TL_SYS_mmap 9
 #define TL_SYS_munmap 11
+#define TL_SYS_mincore 27
 #define TL_SYS_sched_yield 24
 #define TL_SYS_nanosleep 35
 #define TL_SYS_clone 56
