@@ -10,30 +10,51 @@ endif
 
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 
-CORE_SRCS := $(wildcard src/core/*.c)
-CORE_HDRS := $(wildcard src/core/*.h src/platform/*.h include/*.h)
-CORE_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protector \
-	-fPIC -fvisibility=hidden -DMM_PLATFORM_HOSTED -Iinclude -Isrc $(WARNINGS)
-CORE_OBJS := $(patsubst src/core/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
+# `make debug` builds into build-debug/ with assertions and lock-order checks
+# (MM_DEBUG) at -O0; `make debug-test` runs the whole suite on that build.
+# `make release` (the default) builds build/ at -O2 without them.
+DEBUG_CFLAGS :=
+OPT := -O2 -g
+ifneq ($(filter debug debug-test,$(MAKECMDGOALS)),)
+BUILD := build-debug
+DEBUG_CFLAGS := -DMM_DEBUG
+OPT := -O0 -g $(DEBUG_CFLAGS)
+endif
 
-HOSTED_CFLAGS := -std=gnu11 -O2 -g -fPIC -DMM_PLATFORM_HOSTED -Iinclude -Isrc $(WARNINGS)
+# The core: src/core and the platform's state (src/platform/prim.c),
+# freestanding. The hosted platform's libc side is hosted.c, below.
+CORE_SRCS := $(wildcard src/core/*.c) src/platform/prim.c
+CORE_HDRS := $(wildcard src/core/*.h src/platform/*.h include/*.h include/mymalloc/*.h)
+CORE_CFLAGS := -std=c11 $(OPT) -ffreestanding -fno-builtin -fno-stack-protector \
+	-fPIC -fvisibility=hidden -DMM_PLATFORM_HOSTED -Iinclude -Isrc $(WARNINGS)
+CORE_OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(CORE_SRCS))
+
+HOSTED_CFLAGS := -std=gnu11 $(OPT) -fPIC -DMM_PLATFORM_HOSTED -Iinclude -Isrc $(WARNINGS)
 # The hosted layer: its support (hooks, options, output), which the test kit
 # links with the core too; vmalloc over mmap; and the API (the malloc family
 # and the application API), which the test kit leaves out to keep glibc's
 # malloc for itself.
 HOSTED_SUPPORT_SRCS := src/hosted/threads.c src/hosted/options.c src/hosted/report.c
 HOSTED_SUPPORT_OBJS := $(patsubst src/hosted/%.c,$(BUILD)/hosted/%.o,$(HOSTED_SUPPORT_SRCS))
-VM_OBJ := $(BUILD)/hosted/vm_mmap.o
+VM_OBJ := $(BUILD)/platform/hosted.o
 HOSTED_API_SRCS := src/hosted/libc.c src/hosted/app.c
 HOSTED_API_OBJS := $(patsubst src/hosted/%.c,$(BUILD)/hosted/%.o,$(HOSTED_API_SRCS))
-LIB_OBJS := $(CORE_OBJS) $(HOSTED_SUPPORT_OBJS) $(VM_OBJ) $(HOSTED_API_OBJS)
+# Modules: every other directory of src/ (pool, ecc, rt, ...) is a module,
+# freestanding C like the core, compiled with its flags into the libraries;
+# it reaches the system only through src/platform. Its tests are a suite of
+# the test kit (tests/MODULE/rules.mk, register.sh).
+MODULE_DIRS := $(filter-out src/core/ src/hosted/ src/kernel/ src/m5/ src/platform/,$(wildcard src/*/))
+MODULE_SRCS := $(foreach d,$(MODULE_DIRS),$(wildcard $(d)*.c))
+MODULE_HDRS := $(foreach d,$(MODULE_DIRS),$(wildcard $(d)*.h))
+MODULE_OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(MODULE_SRCS))
+LIB_OBJS := $(CORE_OBJS) $(MODULE_OBJS) $(HOSTED_SUPPORT_OBJS) $(VM_OBJ) $(HOSTED_API_OBJS)
 
 LIB_A := $(BUILD)/libmymalloc.a
 LIB_SO := $(BUILD)/libmymalloc.so
 
 M5_C := $(BUILD)/m5/mymalloc.c
 M5_H := $(BUILD)/m5/mymalloc.h
-M5_INPUTS := tools/amalgamate.sh src/m5/lab_spinlock.h $(CORE_SRCS) $(CORE_HDRS)
+M5_INPUTS := tools/amalgamate.sh src/m5/lab_spinlock.h $(wildcard src/core/* src/platform/*) $(CORE_HDRS)
 
 LAUNCHER := $(BUILD)/mymalloc-run
 VERSION := 0.3
@@ -41,7 +62,7 @@ VERSION := 0.3
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all test soak clean install
+.PHONY: all test soak clean install debug release debug-test
 all: $(LIB_A) $(LIB_SO) $(LAUNCHER) $(M5_C) $(M5_H)
 
 # The launcher preloads the library it was made for: build/ here, the
@@ -56,7 +77,7 @@ install: all
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -d $(DESTDIR)$(PREFIX)/include/mymalloc
 	install -m 644 include/mymalloc.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 include/mymalloc/kalloc.h $(DESTDIR)$(PREFIX)/include/mymalloc/
+	install -m 644 include/mymalloc/*.h $(DESTDIR)$(PREFIX)/include/mymalloc/
 	sed 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' tools/mymalloc.pc.in \
 		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/mymalloc.pc
 	sed 's|@LIB@|$(PREFIX)/lib/libmymalloc.so|' tools/mymalloc-run.in >$(DESTDIR)$(PREFIX)/bin/mymalloc-run
@@ -66,7 +87,19 @@ $(BUILD)/core/%.o: src/core/%.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
 
+$(BUILD)/platform/prim.o: src/platform/prim.c $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -c $< -o $@
+
+$(MODULE_OBJS): $(BUILD)/%.o: src/%.c $(CORE_HDRS) $(MODULE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -c $< -o $@
+
 $(BUILD)/hosted/%.o: src/hosted/%.c $(CORE_HDRS) src/hosted/hosted.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HOSTED_CFLAGS) -c $< -o $@
+
+$(VM_OBJ): src/platform/hosted.c $(CORE_HDRS) src/hosted/hosted.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HOSTED_CFLAGS) -c $< -o $@
 
@@ -84,7 +117,7 @@ $(LIB_SO): $(LIB_OBJS)
 
 $(M5_H): $(M5_C)
 $(M5_C): $(M5_INPUTS)
-	sh tools/amalgamate.sh $(BUILD)/m5
+	sh tools/amalgamate.sh m5 $(BUILD)/m5
 
 # The kernel allocator's single-file drop-in (build/kernel/kalloc.[ch]).
 include src/kernel/kernel.mk
@@ -96,5 +129,11 @@ include bench/bench.mk
 
 test: all test-build test-run
 
+release: all
+# The libraries and drop-ins with assertions, in build-debug/; debug-test
+# runs the whole suite on them.
+debug: all
+debug-test: all test-build test-run
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-debug

@@ -36,5 +36,11 @@ $(BENCH_OUT)/measure: tools/measure.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra $< -o $@
 
+# Modules' benchmarks bring their own rules (bench/MODULE/rules.mk), adding
+# what they build to BENCH_MODULE_PROGS.
+BENCH_MODULE_PROGS :=
+-include $(wildcard bench/*/rules.mk)
+bench-build: $(BENCH_MODULE_PROGS)
+
 bench: bench-build $(LIB_SO)
 	BUILD=$(BUILD) MYMALLOC_SO=$(LIB_SO) QUICK=$(QUICK) bash bench/run.sh

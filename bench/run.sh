@@ -407,6 +407,14 @@ else
     echo "run.sh: gnuplot is not installed (apt-get install gnuplot-nox): no chart"
 fi
 
+# Modules bring their own benchmarks (bench/MODULE/run.sh): each prints its
+# tables and writes them under $OUT/MODULE/.
+for module_bench in bench/*/run.sh; do
+    [ -f "$module_bench" ] || continue
+    echo "run.sh: $module_bench"
+    BUILD=$BUILD QUICK=$QUICK bash "$module_bench" || failed=1
+done
+
 echo "run.sh: results in $CSV, $OUT/results.md; took $(($(date +%s) - start)) s"
 if [ "$failed" != 0 ]; then
     echo "run.sh: some runs FAILED (details in $FAILLOG):"

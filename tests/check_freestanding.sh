@@ -5,6 +5,8 @@
 #     undefined but vmalloc and vmfree (symbols one core object defines for
 #     another are fine; so is _GLOBAL_OFFSET_TABLE_, which the linker itself
 #     provides to position-independent code).
+#  1b. So do the modules' objects ($MODULE_OBJS: src/pool, src/ecc, ...)
+#     linked with the core: they reach the system only through the platform.
 #  2. The M5 amalgamation, copied alone into a temporary directory, compiles
 #     exactly as `gcc -std=gnu11 -O2 -ffreestanding -fno-builtin -nostdlib -c
 #     mymalloc.c` and leaves only vmalloc and vmfree undefined; it also
@@ -14,12 +16,14 @@
 #  4. The M5 header works in a user program: tests/m5_spinlock.c uses
 #     spinlock_t/spin_lock/spin_unlock/LOCKED/UNLOCKED and the allocator.
 #
-# Environment: BUILD, CC, CORE_OBJS, M5_C, M5_H (defaults for a plain build).
+# Environment: BUILD, CC, CORE_OBJS, MODULE_OBJS, M5_C, M5_H (defaults for a
+# plain build).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${BUILD:-build}
 CC=${CC:-gcc}
-CORE_OBJS=${CORE_OBJS:-$(ls "$BUILD"/core/*.o 2>/dev/null)}
+CORE_OBJS=${CORE_OBJS:-$(ls "$BUILD"/core/*.o "$BUILD"/platform/prim.o 2>/dev/null)}
+MODULE_OBJS=${MODULE_OBJS:-}
 M5_C=${M5_C:-$BUILD/m5/mymalloc.c}
 M5_H=${M5_H:-$BUILD/m5/mymalloc.h}
 LIMIT=$((1024 * 1024))
@@ -51,6 +55,15 @@ else
     core_size=$(total_size $CORE_OBJS)
     echo "core text+data+bss: $core_size bytes"
     [ "$core_size" -le "$LIMIT" ] || fail "core is $core_size bytes, over 1 MiB"
+fi
+
+# --- 1b. the modules (src/MODULE/), with the core ----------------------------
+# They reach the system only through the platform: linked with the core
+# objects they leave nothing undefined but vmalloc and vmfree either.
+if [ -n "$MODULE_OBJS" ]; then
+    extra=$(unresolved $CORE_OBJS $MODULE_OBJS | grep -vxE 'vmalloc|vmfree|_GLOBAL_OFFSET_TABLE_')
+    echo "module objects: $(echo $MODULE_OBJS | wc -w); undefined with the core: $(unresolved $CORE_OBJS $MODULE_OBJS | tr '\n' ' ')"
+    [ -z "$extra" ] || fail "module objects need symbols beyond the core and vmalloc/vmfree: $(echo $extra)"
 fi
 
 # --- 2. the M5 amalgamation on its own ---------------------------------

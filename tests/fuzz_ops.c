@@ -13,7 +13,9 @@
  *                 interior pointer, a stack address or the same block twice
  *                 (-1, and nothing may change)
  * Every block is tagged and verified before free and its alignment checked;
- * at the end of each input everything is freed, held bytes must fall back
+ * at the end of each input the allocator's structural check runs
+ * (allocator_verify's walk), everything is freed, the check runs again,
+ * held bytes must fall back
  * to the idle allowance and the provider must have seen no bad vmfree.
  * A NULL is a failure unless a cap or fault injection is in force or the
  * size is absurd. Any failure aborts, so libFuzzer keeps the input.
@@ -215,9 +217,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     }
     provider_fail_every(0);
     provider_set_cap(0);
+    tl_verify_allocator("fuzz: after the input's operations, before the final frees");
     for (int s = 0; s < SLOTS; s++)
         if (blocks[s].p != NULL)
             tl_free(&blocks[s], NULL, "fuzz: final free");
+    tl_verify_allocator("fuzz: after freeing everything");
     tl_check_drained(1, "fuzz: after freeing everything");
     if (atomic_load(&tl_failures) != 0)
         abort();

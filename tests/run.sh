@@ -11,12 +11,12 @@
 #   tests/run.sh --soak     long stress of both builds (make soak), ~11 min
 #   tests/run.sh PATTERN    only the tests whose name matches PATTERN (grep -E)
 #
-# Environment (set by tests.mk): BUILD, CC, CORE_OBJS, M5_C, M5_H.
+# Environment (set by tests.mk): BUILD, CC, CORE_OBJS, MODULE_OBJS, M5_C, M5_H.
 set -u
 cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build}
-export BUILD CC=${CC:-gcc} CORE_OBJS=${CORE_OBJS:-} M5_C=${M5_C:-} M5_H=${M5_H:-}
+export BUILD CC=${CC:-gcc} CORE_OBJS=${CORE_OBJS:-} MODULE_OBJS=${MODULE_OBJS:-} M5_C=${M5_C:-} M5_H=${M5_H:-}
 T=$BUILD/tests
 LOGS=$T/logs
 

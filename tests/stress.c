@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 #if defined(TL_M5)
         tl_die("stress: --retain needs a library build");
 #else
-        mm_platform_hooks.clock_ms = clock_ms;
+        mm_prim_table.clock_ms = clock_ms;
         c.check_us = 0;
 #endif
     }

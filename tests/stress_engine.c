@@ -39,6 +39,19 @@ static tl_live lives[STRESS_MAX_THREADS];
 static tl_thread threads[STRESS_MAX_THREADS];
 static tl_barrier start_barrier;
 static atomic_int finished; /* workers done with their random steps */
+/* The half-way quiet point: workers that paused there, and whether the
+ * main thread has checked the allocator's structures meanwhile. */
+static atomic_int quiet_arrived;
+static atomic_int quiet_over;
+
+/* Pause, out of the allocator, until the main thread has run its structural
+ * check (tl_verify_allocator) with every worker paused. */
+static void quiet_point(void)
+{
+    atomic_fetch_add(&quiet_arrived, 1);
+    while (!atomic_load(&quiet_over))
+        tl_yield();
+}
 
 static int giving_up(void)
 {
@@ -192,8 +205,13 @@ static int worker_main(void *arg)
     const stress_config *c = w->cfg;
 
     tl_barrier_wait(&start_barrier);
+    int paused = 0;
     for (unsigned long step = 0; step < c->ops_per_thread && !giving_up();
          step++) {
+        if (step == c->ops_per_thread / 2) {
+            quiet_point();
+            paused = 1;
+        }
         if (step % DRAIN_EVERY == 0)
             drain(w);
         if (step % LIMIT_PERIOD == 0)
@@ -205,6 +223,8 @@ static int worker_main(void *arg)
             allocate(w, k);
     }
 
+    if (!paused)
+        quiet_point(); /* gave up early: the others still wait for us */
     /* Others may still post to us until every worker is past its loop. */
     atomic_fetch_add(&finished, 1);
     while (atomic_load(&finished) < c->threads) {
@@ -246,6 +266,8 @@ int stress_run(const stress_config *c, stress_result *r)
                         ~(TL_PAGE - 1);
 
     tl_barrier_init(&start_barrier, n + 1);
+    atomic_store(&quiet_arrived, 0);
+    atomic_store(&quiet_over, 0);
     atomic_store(&finished, 0);
     for (int i = 0; i < n; i++) {
         struct worker *w = &workers[i];
@@ -271,6 +293,10 @@ int stress_run(const stress_config *c, stress_result *r)
     double t0 = tl_now();
     unsigned long checks = 0;
     while (atomic_load(&finished) < n) {
+        if (!atomic_load(&quiet_over) && atomic_load(&quiet_arrived) == n) {
+            tl_verify_allocator("stress: half-way, every worker paused");
+            atomic_store(&quiet_over, 1);
+        }
         if (c->check_us == 0) {
             tl_sleep_us(1000);
             continue;
@@ -282,6 +308,7 @@ int stress_run(const stress_config *c, stress_result *r)
     for (int i = 0; i < n; i++)
         tl_thread_join(&threads[i]);
     double t1 = tl_now();
+    tl_verify_allocator("stress: at the end, every block freed");
 
     r->seconds = t1 - t0;
     r->ops = r->nulls = r->handoffs = 0;

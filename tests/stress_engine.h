@@ -10,7 +10,10 @@
  * the live total swings up and down. Every block is tagged on allocation
  * and fully verified before it is freed, alignment is checked on every
  * block, and the calling thread checks the frugality rule against the
- * provider every `check_us` microseconds while the workers run. With
+ * provider every `check_us` microseconds while the workers run. Half-way
+ * through its steps each worker pauses until the calling thread has run
+ * the allocator's structural check (tl_verify_allocator), which runs again
+ * once everything is freed. With
  * `api` set the releases go through the rest of the core API (below).
  */
 #ifndef STRESS_ENGINE_H

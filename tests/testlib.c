@@ -879,3 +879,29 @@ unsigned long tl_arg_threads(int argc, char **argv, unsigned long max)
     unsigned long threads = tl_arg_ulong(argc, argv, "threads", 4);
     return threads < 1 || threads > max ? 4 : threads;
 }
+
+/* The core's structural check (src/core/check.h), linked from the core
+ * objects or the M5 amalgamation, where it is a hidden symbol. */
+struct mm_heap;
+unsigned mm_verify(struct mm_heap *user, void (*report)(const char *what, const void *where),
+                   unsigned limit);
+#if !defined(TL_M5)
+extern __thread struct mm_heap *mm_thread_heap;
+#endif
+
+static const char *verify_where;
+
+static void verify_report(const char *what, const void *where)
+{
+    tl_fail("%s: allocator_verify: %s at %p", verify_where, what, where);
+}
+
+unsigned tl_verify_allocator(const char *where)
+{
+    verify_where = where;
+#if defined(TL_M5)
+    return mm_verify(NULL, verify_report, 10);
+#else
+    return mm_verify(mm_thread_heap, verify_report, 10);
+#endif
+}

@@ -251,6 +251,13 @@ size_t tl_frugal_allowed(long live, int nthreads);
  * when the provider counted errors. */
 int tl_check_drained(int nthreads, const char *where);
 
+/* The allocator's own structural check (allocator_verify's walk, core
+ * check.c) at a quiet point: no other thread inside the allocator. Each
+ * violation it reports is a tl_fail naming `where`; also walks the free
+ * lists of the calling thread's heap (library core) or of every heap (M5,
+ * which locks each). Returns the number of violations. */
+unsigned tl_verify_allocator(const char *where);
+
 /* ------------------------------------------------------------------ */
 /* Allocation wrappers (account, allocate, check, tag / verify, free)   */
 /* ------------------------------------------------------------------ */

@@ -11,6 +11,8 @@
 #                       tsan     library core, ThreadSanitizer
 #                       tsan-m5  M5 amalgamation, ThreadSanitizer
 #                       asan     library core, AddressSanitizer + UBSan
+#                     (the three sanitizer builds and the fuzz target with
+#                     the allocator's assertions on, -DMM_DEBUG)
 #                     and the libFuzzer target (clang), fuzz/fuzz_ops
 #   make test-run     runs them all through tests/run.sh (a few minutes)
 #   make fuzz         the fuzz target for 10 minutes, not in test-run
@@ -28,11 +30,14 @@ TESTS_WARN := -Wall -Wextra -Wno-unused-parameter
 TESTS_CFLAGS := -std=gnu11 -O2 -g $(TESTS_WARN) -fno-stack-protector \
                 -I$(TESTS_DIR) -Iinclude -Isrc
 # How the M5 amalgamation is meant to be compiled.
-TESTS_M5_CFLAGS := -std=gnu11 -O2 -ffreestanding -fno-builtin
+TESTS_M5_CFLAGS := -std=gnu11 -O2 -ffreestanding -fno-builtin $(DEBUG_CFLAGS)
 
 TESTS_TSAN := -fsanitize=thread -g
 TESTS_ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer -g
+# The sanitizer and fuzz builds compile the allocator with its assertions
+# (platform/base.h) and lock-order checks (platform/lock.h) on.
+TESTS_ASSERT := -DMM_DEBUG
 
 # Shared pieces linked into every test program.
 TESTS_LIB := testlib provider stress_engine
@@ -76,10 +81,10 @@ FUZZ_OBJS := $(addprefix $(TB)/fuzz/,fuzz_ops.o testlib.o provider.o) \
 test-build: $(TESTS_BINS) $(FUZZ_BIN)
 
 # Everything run.sh needs to know about the build.
-TESTS_ENV = BUILD='$(BUILD)' CC='$(CC)' CORE_OBJS='$(CORE_OBJS)' \
+TESTS_ENV = BUILD='$(BUILD)' CC='$(CC)' CORE_OBJS='$(CORE_OBJS)' MODULE_OBJS='$(MODULE_OBJS)' \
             M5_C='$(M5_C)' M5_H='$(M5_H)'
 
-test-run: test-build $(CORE_OBJS) $(M5_C) $(M5_H)
+test-run: test-build $(CORE_OBJS) $(MODULE_OBJS) $(M5_C) $(M5_H)
 	$(TESTS_ENV) $(TESTS_DIR)/run.sh
 
 soak: test-build
@@ -115,15 +120,15 @@ define tests_core_src_rule
 $(call tests_core_obj,$(1),$(2)): $(2) | $(TB)/$(1)/core/.dir
 	$$(if $(5),$(5),$$(TESTS_CC)) $(3) $(4) -MMD -MP -c $$< -o $$@
 endef
-$(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,tsan,$(s),$$(CORE_CFLAGS),$$(TESTS_TSAN))))
-$(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,asan,$(s),$$(CORE_CFLAGS),$$(TESTS_ASAN))))
-$(foreach s,$(HOSTED_SUPPORT_SRCS),$(eval $(call tests_core_src_rule,tsan,$(s),$$(HOSTED_CFLAGS),$$(TESTS_TSAN))))
-$(foreach s,$(HOSTED_SUPPORT_SRCS),$(eval $(call tests_core_src_rule,asan,$(s),$$(HOSTED_CFLAGS),$$(TESTS_ASAN))))
+$(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,tsan,$(s),$$(CORE_CFLAGS) $$(TESTS_ASSERT),$$(TESTS_TSAN))))
+$(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,asan,$(s),$$(CORE_CFLAGS) $$(TESTS_ASSERT),$$(TESTS_ASAN))))
+$(foreach s,$(HOSTED_SUPPORT_SRCS),$(eval $(call tests_core_src_rule,tsan,$(s),$$(HOSTED_CFLAGS) $$(TESTS_ASSERT),$$(TESTS_TSAN))))
+$(foreach s,$(HOSTED_SUPPORT_SRCS),$(eval $(call tests_core_src_rule,asan,$(s),$$(HOSTED_CFLAGS) $$(TESTS_ASSERT),$$(TESTS_ASAN))))
 
 $(TB)/fuzz/%.o: $(TESTS_DIR)/%.c | $(TB)/fuzz/.dir
 	$(FUZZ_CC) $(TESTS_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
-$(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,fuzz,$(s),$$(CORE_CFLAGS),$$(FUZZ_SAN) -fsanitize=fuzzer-no-link,$$(FUZZ_CC))))
-$(foreach s,$(HOSTED_SUPPORT_SRCS),$(eval $(call tests_core_src_rule,fuzz,$(s),$$(HOSTED_CFLAGS),$$(FUZZ_SAN),$$(FUZZ_CC))))
+$(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,fuzz,$(s),$$(CORE_CFLAGS) $$(TESTS_ASSERT),$$(FUZZ_SAN) -fsanitize=fuzzer-no-link,$$(FUZZ_CC))))
+$(foreach s,$(HOSTED_SUPPORT_SRCS),$(eval $(call tests_core_src_rule,fuzz,$(s),$$(HOSTED_CFLAGS) $$(TESTS_ASSERT),$$(FUZZ_SAN),$$(FUZZ_CC))))
 $(FUZZ_BIN): $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -lpthread
 
@@ -131,7 +136,7 @@ $(FUZZ_BIN): $(FUZZ_OBJS)
 $(TB)/m5/m5_mymalloc.o: $(M5_C) $(M5_H) | $(TB)/m5/.dir
 	$(TESTS_CC) $(TESTS_M5_CFLAGS) -c $< -o $@
 $(TB)/tsan-m5/m5_mymalloc.o: $(M5_C) $(M5_H) | $(TB)/tsan-m5/.dir
-	$(TESTS_CC) $(TESTS_M5_CFLAGS) $(TESTS_TSAN) -c $< -o $@
+	$(TESTS_CC) $(TESTS_M5_CFLAGS) $(TESTS_TSAN) $(TESTS_ASSERT) -c $< -o $@
 
 -include $(wildcard $(TB)/*/*.d $(TB)/*/core/*.d)
 

@@ -7,7 +7,7 @@
  * heap's lists, in its empty cache, being claimed, or being formatted by
  * the owner; the owner changes and slabs leave the lists only under the
  * heap's lists_lock (heap.c, bin_add_current and the callers of bin_forget;
- * abandon clears the owner under it). The shared cache (heap.c) is such a
+ * abandon clears the owner under it). The shared cache (cache.c) is such a
  * heap: it owns the slabs in its cache, which it takes from a heap under
  * both heaps' lists_locks and which stay its own, with no block out, until
  * a heap that took one makes it its own in bin_add_current. An abandoned
@@ -18,10 +18,11 @@
  * on a list stays mapped; one on no list has no block out.
  */
 #include "core/check.h"
+#include "core/cache.h"
 #include "core/heap.h"
 #include "core/identity.h"
 #include "core/large.h"
-#include "core/lock.h"
+#include "platform/lock.h"
 #include "core/pagemap.h"
 #include "core/remote.h"
 #include "core/span.h"
@@ -108,7 +109,7 @@ enum mm_block_state mm_check_slab_block(mm_heap *user, mm_span *span, mm_block *
         mm_lock_release(lock);
         if (settled)
             return state;
-        mm_cpu_relax();
+        mm_prim_relax();
     }
 }
 

@@ -17,8 +17,4 @@ void *mm_aligned_alloc(size_t alignment, size_t size);
 size_t mm_usable_size(void *ptr);
 int mm_free_checked(void *ptr);
 
-/* The calling thread's heap, or NULL if it has none (TLS identity); under
- * CPU identity NULL. For checks (check.h) and trimming. */
-mm_heap *mm_caller_heap(void);
-
 #endif /* MM_ENTRY_H */

@@ -1,10 +1,10 @@
 /*
  * heap.c: a heap's slow paths: refilling the current slab, parking slabs that
- * stop being current and bringing them back, making new slabs, the
- * empty-slab caches (each heap's and the shared one), and giving everything
- * up when the heap's thread exits.
+ * stop being current and bringing them back, making new slabs (from the
+ * empty-slab caches of cache.c first), and giving everything up when the
+ * heap's thread exits.
  *
- * Invariants of a heap:
+ * Invariants of a heap (asserted where they are relied on):
  *   - heap->current[c] is bins[c].partial's head, or &mm_span_none when the
  *     list is empty; the head is not parked, every other slab on the three
  *     lists is (span->parked set, PARKED in its word, published_used kept
@@ -15,24 +15,14 @@
  *     taken by the owner on slow paths and by other threads that move a
  *     full slab to `ready` or unlink a slab they claimed (remote.c);
  *   - current[c] and the fields of the current slab change only by the owner;
- *   - cached empty slabs are on no list, owned by the heap, with no block out,
- *     in empty_cache[their page count]; empty_cache_bytes sums them and stays
- *     within empty_cache_budget(), which falls as slab_bytes falls (also when
- *     a remote free claims a slab, so an idle heap's cache shrinks too);
- *   - slab_bytes sums the bytes of the slabs on the lists; all_slab_bytes
- *     sums every heap's;
- *   - the cache and slab_bytes change only under lists_lock.
- * The shared cache is a heap with only a cache: its slabs are owned by it,
- * and its budget is what all_slab_bytes fell from its recent peak (zero
- * without a clock).
- * Lock order: heap lock (CPU identity) -> lists_lock -> the shared cache's
- * lists_lock or an abandoned-pool lock -> descriptor-pool lock. The heap
- * registry's lock and the idle list's (identity.c) are taken alone, except
- * by the fork handler, which takes every lock, those two first.
+ *   - slab_bytes sums the bytes of the slabs on the lists, and changes only
+ *     under lists_lock; the cache's invariants are in cache.c.
+ * Locks: lists_lock (level MM_LOCK_HEAP_LISTS of platform/lock.h).
  */
 #include "core/heap.h"
+#include "core/cache.h"
 #include "core/identity.h"
-#include "core/lock.h"
+#include "platform/lock.h"
 #include "core/remote.h"
 #include "core/retain.h"
 #include "core/size_class.h"
@@ -41,9 +31,6 @@
 
 mm_span mm_span_none;
 const char mm_free_mark_anchor;
-#if defined(MM_IDENTITY_TLS)
-mm_heap mm_heap_none = {.current = {[0 ... MM_CLASS_COUNT - 1] = &mm_span_none}};
-#endif
 
 void mm_heap_init(mm_heap *heap)
 {
@@ -51,7 +38,7 @@ void mm_heap_init(mm_heap *heap)
         heap->current[c] = &mm_span_none;
         heap->bins[c] = (mm_bin){0};
     }
-    atomic_init(&heap->lists_lock, 0);
+    mm_lock_init(&heap->lists_lock, MM_LOCK_HEAP_LISTS);
     for (unsigned p = 0; p <= MM_SLAB_MAX_PAGES; p++)
         heap->empty_cache[p] = NULL;
     heap->empty_cache_bytes = 0;
@@ -66,9 +53,20 @@ static mm_span **list_head(mm_heap *heap, unsigned c, enum mm_list list)
     return list == MM_LIST_PARTIAL ? &bin->partial : list == MM_LIST_FULL ? &bin->full : &bin->ready;
 }
 
+/* Whether the caller may change `heap`'s lists: its lists_lock is held. */
+static inline bool lists_locked(mm_heap *heap)
+{
+    return atomic_load_explicit(&heap->lists_lock.held, memory_order_relaxed) != 0;
+}
+
 static void list_remove(mm_heap *heap, mm_span *span)
 {
+    MM_ASSERT(lists_locked(heap));
+    MM_ASSERT(span->list == MM_LIST_PARTIAL || span->list == MM_LIST_FULL ||
+              span->list == MM_LIST_READY);
     mm_span **head = list_head(heap, span->size_class, (enum mm_list)span->list);
+    MM_ASSERT(span->prev != NULL ? span->prev->next == span : *head == span);
+    MM_ASSERT(span->next == NULL || span->next->prev == span);
     if (span->prev != NULL)
         span->prev->next = span->next;
     else
@@ -82,6 +80,8 @@ static void list_remove(mm_heap *heap, mm_span *span)
 /* Insert at the head, or just behind it when `behind_head` and there is one. */
 static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, bool behind_head)
 {
+    MM_ASSERT(lists_locked(heap) && span->list == MM_LIST_NONE);
+    MM_ASSERT(atomic_load_explicit(&span->owner, memory_order_relaxed) == heap);
     mm_span **head = list_head(heap, span->size_class, list);
     mm_span *after = behind_head ? *head : NULL;
     span->list = (uint8_t)list;
@@ -100,146 +100,6 @@ static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, bool behin
     after->next = span;
 }
 
-/* ---- empty-slab cache (under lists_lock) -------------------------------- */
-
-/*
- * The shared cache: with a clock, the empty slabs that overflow a heap's own
- * cache go to one cache that every heap takes from, bounded by what the
- * slabs of all heaps together fell from their recent peak (retain.h). Threads
- * whose working sets rise and fall at different moments so keep one peak's
- * worth of slabs between them, not one each (glibc-bench's simple loop on 8
- * threads held 40 MiB with a peak per heap, 29 MiB with one for all).
- * It is a heap with no thread and nothing but this cache: its slabs are owned
- * by it, so checked frees find them under its lists_lock like any cached
- * slab. Its lists_lock is taken alone or under one heap's lists_lock (lock
- * order level 3). all_slab_bytes sums every heap's slab_bytes: each heap adds
- * and subtracts its own changes (relaxed atomics: the sum and its peak are a
- * budget, read to decide what to keep, never to guard other memory).
- * Without a clock the shared cache stays empty.
- */
-mm_heap mm_shared_cache;
-static _Atomic size_t all_slab_bytes;
-static mm_retention all_slab_retention;
-
-static void all_slab_bytes_add(size_t bytes)
-{
-    size_t now = atomic_fetch_add_explicit(&all_slab_bytes, bytes, memory_order_relaxed) + bytes;
-    mm_retention_note(&all_slab_retention, now);
-}
-
-static void all_slab_bytes_sub(size_t bytes)
-{
-    atomic_fetch_sub_explicit(&all_slab_bytes, bytes, memory_order_relaxed);
-}
-
-/* A heap's own cache: a floor and a share of its slabs in use. The shared
- * cache: what the slabs of all heaps fell from their recent peak. */
-static size_t empty_cache_budget(const mm_heap *heap)
-{
-    if (heap == &mm_shared_cache)
-        return mm_retention_surplus(&all_slab_retention,
-                                    atomic_load_explicit(&all_slab_bytes, memory_order_relaxed));
-    return MM_HEAP_CACHE_BYTES + heap->slab_bytes / MM_HEAP_CACHE_SHARE;
-}
-
-static void empty_cache_put(mm_heap *heap, mm_span *span);
-
-/* An empty slab a heap's cache has no room for: to the shared cache, with a
- * clock; else, or from the shared cache itself, back to the system. Under
- * the lists_lock of `heap`. */
-static void empty_cache_overflow(mm_heap *heap, mm_span *span)
-{
-    if (heap == &mm_shared_cache || !mm_retention_enabled()) {
-        mm_span_destroy(span);
-        return;
-    }
-    mm_lock_acquire(&mm_shared_cache.lists_lock);
-    /* Release: see still_owned(). */
-    atomic_store_explicit(&span->owner, &mm_shared_cache, memory_order_release);
-    empty_cache_put(&mm_shared_cache, span);
-    mm_lock_release(&mm_shared_cache.lists_lock);
-}
-
-/* Move cached slabs out (to the shared cache, or from it back to the
- * system), largest first, until the cache holds at most `limit` bytes.
- * O(MM_SLAB_MAX_PAGES) per slab moved. */
-static void empty_cache_shrink(mm_heap *heap, size_t limit)
-{
-    size_t pages = MM_SLAB_MAX_PAGES;
-    while (heap->empty_cache_bytes > limit && pages > 0) {
-        mm_span *span = heap->empty_cache[pages];
-        if (span == NULL) {
-            pages--;
-            continue;
-        }
-        heap->empty_cache[pages] = span->next;
-        heap->empty_cache_bytes -= span->bytes;
-        empty_cache_overflow(heap, span);
-    }
-}
-
-/* Make room in the budget for `extra` more bytes. */
-static void empty_cache_trim(mm_heap *heap, size_t extra)
-{
-    size_t budget = empty_cache_budget(heap);
-    empty_cache_shrink(heap, budget > extra ? budget - extra : 0);
-}
-
-static void empty_cache_put(mm_heap *heap, mm_span *span)
-{
-    size_t pages = span->bytes >> MM_PAGE_SHIFT;
-    if (heap == &mm_shared_cache)
-        mm_retention_advance(&all_slab_retention,
-                             atomic_load_explicit(&all_slab_bytes, memory_order_relaxed));
-    if (span->bytes > empty_cache_budget(heap)) {
-        empty_cache_overflow(heap, span);
-        return;
-    }
-    empty_cache_trim(heap, span->bytes);
-    span->next = heap->empty_cache[pages];
-    heap->empty_cache[pages] = span;
-    heap->empty_cache_bytes += span->bytes;
-}
-
-/* A cached slab for class `c`, which would like `pages` pages: the one
- * nearest that size (larger first) that holds a block and whose tail wastes
- * at most 1/4 (growth and the 1/8 of fresh slabs are only optimisations; a
- * cached slab reused is one less to map and fill). O(MM_SLAB_MAX_PAGES). */
-static mm_span *empty_cache_take(mm_heap *heap, unsigned c, size_t pages)
-{
-    size_t size = mm_class_size(c);
-    for (size_t distance = 0; distance <= MM_SLAB_MAX_PAGES; distance++) {
-        size_t candidates[2] = {pages + distance, pages - distance};
-        for (unsigned i = 0; i < (distance > 0 && distance < pages ? 2u : 1u); i++) {
-            size_t p = candidates[i];
-            if (p > MM_SLAB_MAX_PAGES)
-                continue;
-            mm_span *span = heap->empty_cache[p];
-            if (span != NULL && span->bytes >= size && span->bytes % size * 4 <= span->bytes) {
-                heap->empty_cache[p] = span->next;
-                heap->empty_cache_bytes -= span->bytes;
-                return span;
-            }
-        }
-    }
-    return NULL;
-}
-
-static void empty_cache_flush(mm_heap *heap)
-{
-    mm_span *all = NULL;
-    for (size_t p = 0; p <= MM_SLAB_MAX_PAGES; p++) {
-        while (heap->empty_cache[p] != NULL) {
-            mm_span *span = heap->empty_cache[p];
-            heap->empty_cache[p] = span->next;
-            span->next = all;
-            all = span;
-        }
-    }
-    heap->empty_cache_bytes = 0;
-    mm_span_destroy_list(all);
-}
-
 /* Add a new or adopted slab to the lists (at the partial head: it becomes
  * current) and make it the heap's. Setting the owner here, under lists_lock,
  * keeps an invariant checked frees rely on (check.c): a slab owned by a heap
@@ -247,19 +107,24 @@ static void empty_cache_flush(mm_heap *heap)
  * still_owned(). */
 static void bin_add_current(mm_heap *heap, mm_span *span, unsigned c)
 {
+    MM_ASSERT(span->kind == MM_SPAN_SLAB && span->size_class == c && !span->parked);
+    MM_ASSERT(heap->current[c] == &mm_span_none && span->list == MM_LIST_NONE);
     atomic_store_explicit(&span->owner, heap, memory_order_release);
     list_add(heap, span, MM_LIST_PARTIAL, false);
     atomic_fetch_add_explicit(&heap->bins[c].span_count, 1, memory_order_relaxed);
     heap->slab_bytes += span->bytes;
-    all_slab_bytes_add(span->bytes);
+    mm_cache_slabs_added(span->bytes);
     heap->current[c] = span;
 }
 
 /* Drop a slab from the heap's lists for good. */
 static void bin_forget(mm_heap *heap, mm_span *span)
 {
+    MM_ASSERT(heap->slab_bytes >= span->bytes &&
+              atomic_load_explicit(&heap->bins[span->size_class].span_count,
+                                   memory_order_relaxed) > 0);
     heap->slab_bytes -= span->bytes;
-    all_slab_bytes_sub(span->bytes);
+    mm_cache_slabs_removed(span->bytes);
     list_remove(heap, span);
     atomic_fetch_sub_explicit(&heap->bins[span->size_class].span_count, 1, memory_order_relaxed);
 }
@@ -284,6 +149,7 @@ static void bin_activate_next(mm_heap *heap, unsigned c)
         span->parked = 0;
     }
     heap->current[c] = span;
+    MM_ASSERT(span == bin->partial && span->list == MM_LIST_PARTIAL);
 }
 
 /* Whether `heap` still owns `span`; under heap->lists_lock the answer holds
@@ -334,40 +200,15 @@ bool mm_heap_claim_parked(mm_heap *heap, mm_span *span)
          * a slab others emptied goes back at once. */
         unmap = !mm_retention_enabled();
         if (unmap)
-            empty_cache_trim(heap, 0);
+            mm_cache_trim(heap, 0);
         else
-            empty_cache_put(heap, span);
+            mm_cache_put(heap, span);
         claimed = true;
     }
     mm_lock_release(&heap->lists_lock);
     if (unmap)
         mm_span_destroy(span);
     return claimed;
-}
-
-void mm_heap_take_empty(mm_heap *heap, mm_span *span)
-{
-    if (heap == NULL || !mm_retention_enabled()) {
-        mm_span_destroy(span);
-        return;
-    }
-    mm_lock_acquire(&heap->lists_lock);
-    /* Release: see still_owned(). A checked free that finds the new owner
-     * waits for this lock and then sees the slab cached (or unmapped). */
-    atomic_store_explicit(&span->owner, heap, memory_order_release);
-    empty_cache_put(heap, span);
-    mm_lock_release(&heap->lists_lock);
-}
-
-/* An empty slab for class `c` near `pages` pages out of `heap`'s cache,
- * under its lists_lock, or NULL. From the shared cache, the slab stays
- * owned by it until bin_add_current makes it the caller's. */
-static mm_span *cache_take(mm_heap *heap, unsigned c, size_t pages)
-{
-    mm_lock_acquire(&heap->lists_lock);
-    mm_span *span = empty_cache_take(heap, c, pages);
-    mm_lock_release(&heap->lists_lock);
-    return span;
 }
 
 /* ---- slabs -------------------------------------------------------------- */
@@ -452,9 +293,9 @@ static mm_span *slab_new(mm_heap *heap, unsigned c)
     size_t base = mm_slab_pages(c, 0, mm_slab_min_blocks());
     if (pages > base && current_slab_bytes(heap) + pages * MM_PAGE_SIZE > mm_heap_current_bytes())
         pages = base;
-    mm_span *span = cache_take(heap, c, pages);
+    mm_span *span = mm_cache_take(heap, c, pages);
     if (span == NULL && mm_retention_enabled())
-        span = cache_take(&mm_shared_cache, c, pages);
+        span = mm_cache_take(&mm_shared_cache, c, pages);
     if (span == NULL) {
         span = mm_span_create(pages * MM_PAGE_SIZE, MM_PAGE_SIZE, pages);
         if (span == NULL)
@@ -470,6 +311,7 @@ static mm_span *slab_new(mm_heap *heap, unsigned c)
 static bool slab_park_full(mm_heap *heap, mm_span *span, unsigned c)
 {
     mm_lock_acquire(&heap->lists_lock);
+    MM_ASSERT(heap->current[c] == span && heap->bins[c].partial == span);
     bool parked = mm_remote_park_full(span);
     if (parked) {
         list_remove(heap, span);
@@ -492,7 +334,7 @@ static void slab_retire_current(mm_heap *heap, mm_span *span)
     mm_lock_acquire(&heap->lists_lock);
     bin_forget(heap, span);
     bin_activate_next(heap, span->size_class);
-    empty_cache_put(heap, span);
+    mm_cache_put(heap, span);
     mm_lock_release(&heap->lists_lock);
 }
 
@@ -504,7 +346,7 @@ static void slab_parked_emptied(mm_heap *heap, mm_span *span)
     span->parked = 0;
     mm_lock_acquire(&heap->lists_lock);
     bin_forget(heap, span);
-    empty_cache_put(heap, span);
+    mm_cache_put(heap, span);
     mm_lock_release(&heap->lists_lock);
 }
 
@@ -542,6 +384,7 @@ static void slab_parked_unfull(mm_heap *heap, mm_span *span)
  * must not touch it again unless the claim was its own. */
 void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block)
 {
+    MM_ASSERT(span->parked && span->used > 0 && heap->current[span->size_class] != span);
     mm_block_set_free(block, span->local_free);
     span->local_free = block;
     span->used--;
@@ -587,7 +430,7 @@ void mm_heap_reclaim(mm_heap *heap)
         if (head == NULL || head != heap->current[c])
             bin_activate_next(heap, c);
     }
-    empty_cache_flush(heap);
+    mm_cache_flush(heap);
     mm_lock_release(&heap->lists_lock);
 }
 
@@ -687,7 +530,7 @@ void mm_heap_abandon(mm_heap *heap)
             slab_merge_free_lists(span);
             /* Unless it is empty, the slab is not ours from here on. */
             if (!mm_remote_abandon(span))
-                empty_cache_put(heap, span);
+                mm_cache_put(heap, span);
         }
         heap->current[c] = &mm_span_none;
     }
@@ -695,17 +538,9 @@ void mm_heap_abandon(mm_heap *heap)
      * (the next one to take this heap, too) finds it; without, it is
      * unmapped. The idle heap holds nothing. */
     if (mm_retention_enabled())
-        empty_cache_shrink(heap, 0);
+        mm_cache_shrink(heap, 0);
     else
-        empty_cache_flush(heap);
+        mm_cache_flush(heap);
     mm_lock_release(&heap->lists_lock);
 }
 
-void mm_shared_cache_flush(void)
-{
-    mm_lock_acquire(&mm_shared_cache.lists_lock);
-    empty_cache_flush(&mm_shared_cache);
-    mm_retention_reset(&all_slab_retention,
-                       atomic_load_explicit(&all_slab_bytes, memory_order_relaxed));
-    mm_lock_release(&mm_shared_cache.lists_lock);
-}

@@ -18,13 +18,9 @@
 #include "core/types.h"
 #include "platform/platform.h"
 
-/* The slab of a class with no slab, and the heap of a thread with no heap:
- * both have nothing to hand out, so the fast path falls into the slow path
- * without a test of its own. */
+/* The slab of a class with no slab: it has nothing to hand out, so the fast
+ * path falls into the slow path without a test of its own. */
 extern mm_span mm_span_none;
-#if defined(MM_IDENTITY_TLS)
-extern mm_heap mm_heap_none;
-#endif
 
 void *mm_heap_malloc_slow(mm_heap *heap, unsigned c);
 /* The free paths out of line (heap.c): the current slab emptied (and is
@@ -67,6 +63,7 @@ static inline void *mm_heap_malloc(mm_heap *heap, unsigned c)
     mm_span *span = heap->current[c];
     mm_block *block = span->free;
     if (MM_LIKELY(block != NULL)) {
+        MM_ASSERT(span->used < span->capacity && !span->parked);
         span->free = block->next;
         span->used++;
         atomic_store_explicit(&block->mark, 0, memory_order_relaxed);
@@ -83,6 +80,7 @@ static inline void *mm_heap_malloc(mm_heap *heap, unsigned c)
 /* Free `block` of `span`, which `heap` owns. */
 static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *block)
 {
+    MM_ASSERT(atomic_load_explicit(&span->owner, memory_order_relaxed) == heap && span->used > 0);
     mm_heap_count(&heap->frees[span->size_class]);
     if (MM_LIKELY(!span->parked)) {
         /* The current slab: the block is the next one handed out, while its
@@ -110,25 +108,11 @@ void mm_heap_ready(mm_heap *heap, mm_span *span);
  * (the caller re-reads the word). */
 bool mm_heap_claim_parked(mm_heap *heap, mm_span *span);
 
-/* `span` was abandoned and is now empty, claimed by a remote free of the
- * thread whose heap is `heap` (NULL if it has none): with retention it goes
- * to that heap's empty cache (beyond its budget, to the shared cache), so
- * that the memory of a thread that exited serves the threads that freed its
- * blocks; else, or without a heap, it is unmapped. */
-void mm_heap_take_empty(mm_heap *heap, mm_span *span);
-
 /* Give up every slab of `heap` (its thread is exiting): those with blocks
  * out go to the abandoned pool, empty ones and the heap's cache to the
  * shared cache (with retention, within its budget) or back to the system;
  * the heap is left empty. */
 void mm_heap_abandon(mm_heap *heap);
-
-/* The cache of empty slabs that overflow the heaps' own caches, shared by
- * all heaps (heap.c); its lists_lock guards it. */
-extern mm_heap mm_shared_cache;
-
-/* Unmap every slab of the shared cache (malloc_trim, out of memory). */
-void mm_shared_cache_flush(void);
 
 /* Out of memory: collect every remote free of the heap's slabs, unmap its
  * empty slabs and its cache. Walks all the heap's slabs: a last resort. */

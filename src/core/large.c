@@ -24,14 +24,13 @@
  *     its tail: no faults, and the tail goes back;
  *   - realloc moves a growing block's pages into its new region
  *     (mm_large_move) rather than copy them while holding both.
- * (The large workload on one thread: peak RSS 46.6 -> 37.8 MiB, glibc's
- * 36.9, and no slower.)
+ * (Figures: docs/DECISIONS.md, "Large blocks and huge pages".)
  * Everything is under one spin lock, taken only on the large path (which
  * maps or unmaps anyway); all operations are O(MM_LARGE_CACHE_SLOTS).
  */
 #include "core/large.h"
 #include "core/identity.h"
-#include "core/lock.h"
+#include "platform/lock.h"
 #include "core/check.h"
 #include "core/pagemap.h"
 #include "core/retain.h"
@@ -48,7 +47,7 @@ static struct {
     size_t bytes;
     size_t live_bytes; /* bytes of large blocks in use */
     mm_retention retention; /* of live_bytes */
-} large;
+} large = {.lock = MM_LOCK_INITIALIZER(MM_LOCK_LARGE_CACHE)};
 
 /* The smallest cached region that holds `bytes` in at most twice as many;
  * else, for a request of huge pages, the smallest bigger one, cut to the
@@ -57,7 +56,7 @@ static struct {
  * part of a region back). Under the lock. */
 static mm_span *large_cache_take(size_t bytes, size_t *tail_bytes)
 {
-    size_t huge = mm_platform_hooks.huge_page_bytes;
+    size_t huge = mm_prim_huge_page_bytes();
     bool may_cut = huge != 0 && bytes >= huge;
     mm_span **best = NULL, **cut = NULL;
     for (mm_span **link = &large.head; *link != NULL; link = &(*link)->next) {
@@ -117,7 +116,7 @@ static bool large_cache_keeps(const mm_span *span, bool outgrown)
 {
     if (span->block_start != span->base)
         return false;
-    size_t huge = mm_platform_hooks.huge_page_bytes;
+    size_t huge = mm_prim_huge_page_bytes();
     if (huge == 0 || span->bytes < huge)
         return span->bytes <= large_cache_limit();
     return !outgrown && span->bytes <= large_cache_peak_room(large.live_bytes);
@@ -179,18 +178,18 @@ void *mm_large_malloc(size_t size, size_t align, const mm_span *replacing, bool 
             live_add(span->bytes, replacing);
         mm_lock_release(&large.lock);
         if (span != NULL && tail_bytes > 0)
-            mm_vm_unmap(span->base + span->bytes, tail_bytes);
+            mm_prim_unmap(span->base + span->bytes, tail_bytes);
     }
     *fresh = span == NULL;
     if (span != NULL)
         return hand_out(span);
 
-    size_t huge = mm_platform_hooks.huge_page_bytes;
+    size_t huge = mm_prim_huge_page_bytes();
     if (huge != 0 && bytes >= huge) {
         /* Huge pages fault in cheaply: rather than map this beside cached
          * regions beyond the recent peak, give those back first. (Not for
-         * smaller requests: their regions fault in a page at a time, and
-         * the allocation mix of the m5mix workload ran 1.5 times slower.) */
+         * smaller requests: their regions fault in a page at a time, so a
+         * cached one is worth keeping.) */
         mm_lock_acquire(&large.lock);
         size_t live_after = large.live_bytes + bytes - (replacing != NULL ? replacing->bytes : 0);
         mm_span *dropped = large_cache_drop(0, large_cache_peak_room(live_after));
@@ -217,7 +216,7 @@ void *mm_large_malloc(size_t size, size_t align, const mm_span *replacing, bool 
 
 bool mm_large_move(mm_span *span, void *to)
 {
-    size_t huge = mm_platform_hooks.huge_page_bytes;
+    size_t huge = mm_prim_huge_page_bytes();
     if (huge == 0 || span->bytes < huge || span->block_start != span->base ||
         span->end != span->base + span->bytes)
         return false;
@@ -225,7 +224,7 @@ bool mm_large_move(mm_span *span, void *to)
      * again by anyone; if the move fails, the entry comes back (its node
      * exists, so setting it cannot fail). */
     mm_pagemap_clear(span->base, 1);
-    if (!mm_vm_move(span->base, span->bytes, to)) {
+    if (!mm_prim_move_pages(span->base, span->bytes, to)) {
         (void)mm_pagemap_set(span->base, 1, span);
         return false;
     }

@@ -29,8 +29,8 @@ bool mm_large_free(mm_span *span, bool outgrown);
  * platform can move pages (move_pages) and the block is the whole of a
  * region of huge pages, its pages move into `to` and `span` is gone (true);
  * else nothing changes (false), and the caller copies. Pages of small
- * regions are copied: moving them costs a page fault per page afresh on the
- * virtual machines we measure on, more than the copy. */
+ * regions are copied: moving them costs a page fault per page afresh, more
+ * than the copy. */
 bool mm_large_move(mm_span *span, void *to);
 
 /* Bytes usable in the block of large span `span`: its pages (for a block at
@@ -48,7 +48,7 @@ void mm_large_verify(struct mm_verifier *v);
 /* Unmap every cached region (out-of-memory path). */
 void mm_large_cache_flush(void);
 
-/* fork: take and release the cache's lock (identity.c). */
+/* fork: take and release the cache's lock (identity_tls.c). */
 void mm_large_lock(void);
 void mm_large_unlock(void);
 

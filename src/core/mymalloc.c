@@ -10,7 +10,7 @@
  * the block grid, the slab's bump pointer) and that the block does not carry
  * its free mark (types.h); a marked block is confirmed (check.c) and then
  * reported as a double free. A bad pointer is reported through
- * mm_platform_hooks and never reaches the free lists.
+ * the platform (mm_prim_bad_pointer) and never reaches the free lists.
  */
 #include "mymalloc.h"
 #include "core/check.h"
@@ -25,28 +25,10 @@
 #include "core/span.h"
 #include "core/stats.h"
 
-mm_hooks mm_platform_hooks;
-
 static void *fail(enum mm_error error)
 {
-    if (mm_platform_hooks.error != NULL)
-        mm_platform_hooks.error(error);
+    mm_prim_error(error);
     return NULL;
-}
-
-static void report_bad_pointer(void *ptr, const char *problem)
-{
-    if (mm_platform_hooks.bad_pointer != NULL)
-        mm_platform_hooks.bad_pointer(ptr, problem);
-}
-
-mm_heap *mm_caller_heap(void)
-{
-#if defined(MM_IDENTITY_TLS)
-    return mm_thread_heap != &mm_heap_none ? mm_thread_heap : NULL;
-#else
-    return NULL;
-#endif
 }
 
 /* ---- allocation ---------------------------------------------------------- */
@@ -54,10 +36,8 @@ mm_heap *mm_caller_heap(void)
 static inline void *malloc_class(unsigned c)
 {
     mm_heap *heap = mm_heap_enter();
-#if defined(MM_IDENTITY_CPU)
-    if (MM_UNLIKELY(heap == NULL))
+    if (MM_IDENTITY_ENTER_MAY_FAIL && MM_UNLIKELY(heap == NULL))
         return fail(MM_ERROR_NO_MEMORY);
-#endif
     void *block = mm_heap_malloc(heap, c);
     mm_heap_leave(heap);
     if (MM_UNLIKELY(block == NULL))
@@ -67,9 +47,7 @@ static inline void *malloc_class(unsigned c)
 
 static void *malloc_large(size_t size, size_t alignment, const mm_span *replacing, bool *fresh)
 {
-#if defined(MM_IDENTITY_TLS)
     mm_trim_if_alone();
-#endif
     void *block = mm_large_malloc(size, alignment, replacing, fresh);
     return block != NULL ? block : fail(MM_ERROR_NO_MEMORY);
 }
@@ -90,7 +68,7 @@ void *mm_calloc(size_t count, size_t size)
     bool fresh = false;
     void *block = bytes <= MM_SMALL_MAX ? malloc_class(mm_size_class(bytes))
                                         : malloc_large(bytes, MM_PAGE_SIZE, NULL, &fresh);
-    if (block != NULL && !(fresh && mm_platform_hooks.maps_zeroed))
+    if (block != NULL && !(fresh && mm_prim_maps_zeroed()))
         mm_zero(block, bytes);
     return block;
 }
@@ -153,25 +131,6 @@ size_t mm_usable_size(void *ptr)
 
 /* ---- free ------------------------------------------------------------------ */
 
-#if defined(MM_IDENTITY_TLS)
-/* A block of a slab the caller does not own: counted on the caller's heap
- * (made if the thread has none), pushed to the slab's owner. */
-static void free_remote(mm_span *span, mm_block *block)
-{
-    mm_heap *heap = mm_thread_heap;
-    if (heap == &mm_heap_none)
-        heap = mm_heap_attach();
-    if (heap == NULL) {
-        mm_stats_orphan_free(span->size_class);
-    } else {
-        mm_heap_count(&heap->frees[span->size_class]);
-        /* Remote frees never reach the heap's own slow paths. */
-        mm_stats_publish(heap, span->size_class);
-    }
-    mm_remote_free(span, block, heap);
-}
-#endif
-
 /* A block of slab `span`, which `user` (the caller's heap, or the heap it
  * locked) owns, judged by check.c before it is freed: every block for
  * myfree_checked (`checked`), only a marked one otherwise. 0 when freed;
@@ -185,7 +144,7 @@ static __attribute__((noinline)) int free_owned_judged(mm_heap *user, mm_span *s
         return 0;
     }
     if (!checked)
-        report_bad_pointer(block, state == MM_BLOCK_FREE ? "double free" : "invalid pointer");
+        mm_prim_bad_pointer(block, state == MM_BLOCK_FREE ? "double free" : "invalid pointer");
     return -1;
 }
 
@@ -197,8 +156,8 @@ static inline int free_owned(mm_heap *user, mm_span *span, mm_block *block, bool
     return 0;
 }
 
-/* Free a block that is not the caller's own: a large block, or (TLS) a
- * block of another heap's slab. False if `ptr` is not a live block, with
+/* Free a block that is not the caller's own: a large block, or a block of
+ * another heap's slab (mm_heap_free_foreign). False if `ptr` is not a live block, with
  * *problem saying why. `checked` (myfree_checked): every slab block is
  * judged under its owner's lock; else only one that carries its free mark,
  * read without a lock (a pointer freed twice into a slab that another
@@ -214,7 +173,6 @@ static bool free_other(mm_span *span, void *ptr, bool checked, const char **prob
     }
     if (MM_SPAN_GET(span, kind) != MM_SPAN_SLAB || !mm_slab_block_start(span, ptr))
         return false;
-#if defined(MM_IDENTITY_TLS)
     mm_block *block = ptr;
     if (checked || mm_block_marked_free(block)) {
         enum mm_block_state state = mm_check_slab_block(mm_caller_heap(), span, block);
@@ -223,12 +181,7 @@ static bool free_other(mm_span *span, void *ptr, bool checked, const char **prob
             return false;
         }
     }
-    free_remote(span, block);
-    return true;
-#else
-    (void)checked;
-    return false;
-#endif
+    return mm_heap_free_foreign(span, block);
 }
 
 /* The free of a pointer that is not a block of the caller's own slabs, out
@@ -239,7 +192,7 @@ static __attribute__((noinline)) int free_slow(mm_span *span, void *ptr, bool ch
     if (span != NULL && free_other(span, ptr, checked, &problem))
         return 0;
     if (!checked)
-        report_bad_pointer(ptr, problem);
+        mm_prim_bad_pointer(ptr, problem);
     return -1;
 }
 
@@ -253,30 +206,12 @@ static inline __attribute__((always_inline)) int free_pointer(void *ptr, bool ch
     mm_span *span = mm_pagemap_lookup(ptr);
     if (MM_UNLIKELY(span == NULL))
         return free_slow(span, ptr, checked);
-#if defined(MM_IDENTITY_TLS)
-    /* Only this thread ever sets a slab's owner to its own heap, so the
-     * comparison is exact even with a relaxed load. */
-    mm_heap *heap = mm_thread_heap;
-    if (MM_LIKELY(atomic_load_explicit(&span->owner, memory_order_relaxed) == heap &&
-                  mm_slab_block_start(span, ptr)))
-        return free_owned(heap, span, ptr, checked);
-#else
-    /* A slab's owner does not change while it has a block out. The free
-     * waits for the owner heap's lock rather than pushing remotely: CPU heaps
-     * never exit, so a block left on the word of a slab that is no longer
-     * current could wait there forever. The wait is one malloc or free long.
-     * A checked free may hold a pointer that is not live, into a slab that
-     * changed hands: it reads the owner again under the lock. */
-    mm_heap *heap = atomic_load_explicit(&span->owner, memory_order_relaxed);
-    if (heap != NULL && MM_SPAN_GET(span, kind) == MM_SPAN_SLAB && mm_slab_block_start(span, ptr)) {
-        mm_lock_acquire(&heap->lock);
-        int result = checked && atomic_load_explicit(&span->owner, memory_order_relaxed) != heap
-                         ? -1
-                         : free_owned(heap, span, ptr, checked);
+    mm_heap *heap;
+    if (MM_LIKELY(mm_heap_enter_owner(span, ptr, &heap))) {
+        int result = free_owned(heap, span, ptr, checked);
         mm_heap_leave(heap);
         return result;
     }
-#endif
     return free_slow(span, ptr, checked);
 }
 
@@ -310,7 +245,7 @@ void *mm_realloc(void *ptr, size_t size)
     mm_span *span = mm_pagemap_lookup(ptr);
     size_t usable = live_usable(span, ptr);
     if (usable == 0) {
-        report_bad_pointer(ptr, "invalid pointer");
+        mm_prim_bad_pointer(ptr, "invalid pointer");
         return fail(MM_ERROR_INVALID);
     }
     /* In place when it fits and the block is at most twice what a fresh
@@ -332,7 +267,7 @@ void *mm_realloc(void *ptr, size_t size)
     if (!large)
         mm_free(ptr);
     else if (!mm_large_free(span, size > usable))
-        report_bad_pointer(ptr, "double free");
+        mm_prim_bad_pointer(ptr, "double free");
     return moved;
 }
 

@@ -15,14 +15,14 @@ static mm_pagemap_node *node_get_or_create(_Atomic(void *) *slot)
     mm_pagemap_node *node = atomic_load_explicit(slot, memory_order_acquire);
     if (node != NULL)
         return node;
-    mm_pagemap_node *fresh = mm_vm_map(sizeof(mm_pagemap_node));
+    mm_pagemap_node *fresh = mm_prim_map(sizeof(mm_pagemap_node));
     if (fresh == NULL)
         return NULL;
     /* A node is 8 pages. Writing NULL into zeroed pages would make all of
      * them resident, where a lookup-only workload touches one or two; on the
      * targets we build for a null pointer is all zero bits, so a zeroed map
      * already holds NULL entries. */
-    if (!mm_platform_hooks.maps_zeroed)
+    if (!mm_prim_maps_zeroed())
         for (size_t i = 0; i < MM_PAGEMAP_FANOUT; i++)
             atomic_init(&(*fresh)[i], NULL);
     void *expected = NULL;
@@ -30,7 +30,7 @@ static mm_pagemap_node *node_get_or_create(_Atomic(void *) *slot)
     if (atomic_compare_exchange_strong_explicit(slot, &expected, fresh, memory_order_acq_rel,
                                                 memory_order_acquire))
         return fresh;
-    mm_vm_unmap(fresh, sizeof(mm_pagemap_node));
+    mm_prim_unmap(fresh, sizeof(mm_pagemap_node));
     return expected;
 }
 
@@ -66,6 +66,8 @@ bool mm_pagemap_set(const void *start, size_t pages, mm_span *span)
             mm_pagemap_clear(start, i);
             return false;
         }
+        /* A page belongs to one region at a time. */
+        MM_ASSERT(atomic_load_explicit(slot, memory_order_relaxed) == NULL);
         atomic_store_explicit(slot, span, memory_order_relaxed);
     }
     return true;
@@ -76,6 +78,7 @@ void mm_pagemap_clear(const void *start, size_t pages)
     uintptr_t a = (uintptr_t)start;
     for (size_t i = 0; i < pages; i++) {
         _Atomic(void *) *slot = leaf_slot(a + i * MM_PAGE_SIZE, false);
+        MM_ASSERT(slot != NULL && atomic_load_explicit(slot, memory_order_relaxed) != NULL);
         if (slot != NULL)
             atomic_store_explicit(slot, NULL, memory_order_relaxed);
     }

@@ -14,8 +14,10 @@
  * never the other way round.
  */
 #include "core/remote.h"
+#include "core/cache.h"
 #include "core/heap.h"
-#include "core/lock.h"
+#include "core/pagemap.h"
+#include "platform/lock.h"
 #include "core/size_class.h"
 #include "core/span.h"
 
@@ -26,7 +28,8 @@ _Static_assert(MM_SLAB_MAX_PAGES * MM_PAGE_SIZE / 8 <= MM_TF_COUNT_MAX,
 static struct {
     mm_lock lock;
     _Atomic(mm_span *) head;
-} abandoned_pool[MM_CLASS_COUNT];
+} abandoned_pool[MM_CLASS_COUNT] = {
+    [0 ... MM_CLASS_COUNT - 1] = {.lock = MM_LOCK_INITIALIZER(MM_LOCK_ABANDONED)}};
 
 static mm_span *pool_head(unsigned c)
 {
@@ -35,6 +38,7 @@ static mm_span *pool_head(unsigned c)
 
 static void pool_unlink_locked(mm_span *span)
 {
+    MM_ASSERT(span->list == MM_LIST_POOL);
     if (span->prev != NULL)
         span->prev->next = span->next;
     else
@@ -47,6 +51,8 @@ static void pool_unlink_locked(mm_span *span)
 
 static uint64_t tf_make(mm_block *list, uint32_t count, uint64_t flags)
 {
+    MM_ASSERT(((uintptr_t)list & 15) == 0 && (uintptr_t)list >> MM_ADDRESS_BITS == 0);
+    MM_ASSERT(count <= MM_TF_COUNT_MAX && (flags & ~MM_TF_FLAGS) == 0);
     return ((uint64_t)(uintptr_t)list >> 3) | flags | ((uint64_t)count << MM_TF_COUNT_SHIFT);
 }
 
@@ -71,7 +77,7 @@ static bool claim_abandoned(mm_span *span, mm_heap *caller)
     }
     mm_lock_release(lock);
     if (claimed)
-        mm_heap_take_empty(caller, span);
+        mm_cache_adopt_empty(caller, span);
     return claimed;
 }
 
@@ -112,6 +118,8 @@ void mm_remote_free(mm_span *span, mm_block *block, mm_heap *caller)
                 continue;
             }
         }
+        /* A push adds a block that is out: never more than the slab holds. */
+        MM_ASSERT(mm_tf_count(old) < span->capacity);
         mm_block_set_free(block, mm_tf_list(old));
         uint64_t new = tf_make(block, mm_tf_count(old) + 1, old & MM_TF_FLAGS);
         if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, new,
@@ -128,12 +136,16 @@ mm_block *mm_remote_collect(mm_span *span, uint32_t *count)
         return NULL;
     }
     uint64_t word = atomic_exchange_explicit(&span->thread_free, 0, memory_order_acquire);
+    /* Collect: only the owner's current slab, which carries no flag. */
+    MM_ASSERT((word & MM_TF_FLAGS) == 0 && !span->parked);
     *count = mm_tf_count(word);
     return mm_tf_list(word);
 }
 
 bool mm_remote_park_full(mm_span *span)
 {
+    MM_ASSERT(!span->parked && span->used == span->capacity && span->free == NULL &&
+              span->local_free == NULL);
     atomic_store_explicit(&span->published_used, span->used, memory_order_relaxed);
     uint64_t expected = 0;
     /* Release: a free that sees PARKED sees published_used. */
@@ -144,19 +156,25 @@ bool mm_remote_park_full(mm_span *span)
 
 void mm_remote_clear_full(mm_span *span)
 {
-    atomic_fetch_and_explicit(&span->thread_free, ~MM_TF_FULL, memory_order_relaxed);
+    uint64_t old = atomic_fetch_and_explicit(&span->thread_free, ~MM_TF_FULL, memory_order_relaxed);
+    /* A remote free may have cleared FULL first (notify); PARKED stays. */
+    MM_ASSERT((old & MM_TF_PARKED) && !(old & MM_TF_ABANDONED));
+    (void)old;
 }
 
 void mm_remote_unpark(mm_span *span)
 {
     /* Pushes may change the rest of the word meanwhile, so clear the flags
      * with one atomic AND; acquire pairs with those pushes. */
-    atomic_fetch_and_explicit(&span->thread_free, ~(MM_TF_PARKED | MM_TF_FULL),
-                              memory_order_acquire);
+    uint64_t old = atomic_fetch_and_explicit(&span->thread_free, ~(MM_TF_PARKED | MM_TF_FULL),
+                                             memory_order_acquire);
+    MM_ASSERT((old & MM_TF_PARKED) && !(old & MM_TF_ABANDONED) && span->parked);
+    (void)old;
 }
 
 bool mm_remote_abandon(mm_span *span)
 {
+    MM_ASSERT(span->list == MM_LIST_NONE && span->local_free == NULL);
     span->parked = 0;
     atomic_store_explicit(&span->published_used, span->used, memory_order_relaxed);
     unsigned c = span->size_class;
@@ -168,6 +186,7 @@ bool mm_remote_abandon(mm_span *span)
             mm_lock_release(&abandoned_pool[c].lock);
             return false;
         }
+        MM_ASSERT(!(old & MM_TF_ABANDONED) && mm_tf_count(old) < span->used);
         uint64_t new = (old & ~(MM_TF_FULL | MM_TF_PARKED)) | MM_TF_ABANDONED;
         /* Release: a free that sees ABANDONED sees published_used. */
         if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, new,
@@ -228,7 +247,7 @@ mm_lock *mm_remote_pool_lock(unsigned c)
 void mm_remote_lock_pools(void)
 {
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++)
-        mm_lock_acquire(&abandoned_pool[c].lock);
+        mm_lock_acquire_nested(&abandoned_pool[c].lock);
 }
 
 void mm_remote_unlock_pools(void)

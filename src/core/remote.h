@@ -25,7 +25,7 @@
  *                  published_used, PARKED or ABANDONED set) takes the word to
  *                  0 instead of pushing, unlinks the slab and unmaps it
  *                  (with retention, caches it: mm_heap_claim_parked and
- *                  mm_heap_take_empty). It decides again and makes its CAS
+ *                  mm_cache_adopt_empty). It decides again and makes its CAS
  *                  under the lock that orders every transition that could
  *                  bring the word back to the same value with more blocks
  *                  out (the owner heap's lists_lock for PARKED, the pool
@@ -138,7 +138,7 @@ mm_span *mm_remote_adopt(unsigned c);
  * abandoned slab under it). */
 mm_lock *mm_remote_pool_lock(unsigned c);
 
-/* fork: take and release every pool lock (identity.c). */
+/* fork: take and release every pool lock (identity_tls.c). */
 void mm_remote_lock_pools(void);
 void mm_remote_unlock_pools(void);
 

@@ -1,9 +1,9 @@
 /*
  * retain.h: the memory-return policy's clock, shared by the cache of empty
- * slabs shared by all heaps (heap.c) and the large-block cache (large.c).
+ * slabs shared by all heaps (cache.c) and the large-block cache (large.c).
  *
  * A cache may always hold a small budget of its own. When the platform
- * gives a clock (mm_platform_hooks.clock_ms: the hosted library), it may also
+ * gives a clock (mm_prim_has_clock: the hosted library), it may also
  * hold what the memory it serves fell from its recent peak: the most seen in
  * the current window of MM_RETAIN_MS and in the one before. A program that
  * frees a burst and allocates it again (a request loop, a phase) so reuses
@@ -28,7 +28,7 @@
 /* Whether the platform gave a clock, and the caches keep a recent peak. */
 static inline bool mm_retention_enabled(void)
 {
-    return mm_platform_hooks.clock_ms != NULL;
+    return mm_prim_has_clock();
 }
 
 /* What else retention changes, for a heap whose memory is kept anyway:
@@ -37,8 +37,8 @@ static inline bool mm_retention_enabled(void)
  * - an empty current slab stays up to three pages rather than one (every
  *   class up to 4 KiB: a malloc/free loop of one block takes no lock);
  * - current slabs grow together up to 1 MiB rather than 64 KiB (a random
- *   mix over many classes so allocates and parks four to sixteen times less
- *   often).
+ *   mix over many classes so allocates and parks less often; figures in
+ *   docs/DECISIONS.md).
  * Without retention the frugal values hold, for the M5 rule. */
 static inline size_t mm_slab_min_blocks(void)
 {
@@ -70,11 +70,7 @@ static inline void mm_retention_reset(mm_retention *r, size_t current)
  * only makes the cache give memory back sooner). */
 static inline void mm_retention_note(mm_retention *r, size_t current)
 {
-    size_t peak = atomic_load_explicit(&r->window_peak, memory_order_relaxed);
-    while (current > peak &&
-           !atomic_compare_exchange_weak_explicit(&r->window_peak, &peak, current,
-                                                  memory_order_relaxed, memory_order_relaxed)) {
-    }
+    mm_atomic_raise(&r->window_peak, current);
 }
 
 /* Start a new window when this one is over; the one before counts only if
@@ -83,7 +79,7 @@ static inline void mm_retention_advance(mm_retention *r, size_t current)
 {
     if (!mm_retention_enabled())
         return;
-    uint64_t now = mm_platform_hooks.clock_ms();
+    uint64_t now = mm_prim_clock_ms();
     if (now < r->window_end)
         return;
     size_t peak = atomic_exchange_explicit(&r->window_peak, current, memory_order_relaxed);

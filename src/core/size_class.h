@@ -49,8 +49,7 @@ static inline size_t mm_class_size(unsigned c)
  * slow paths over larger slabs. Slabs of bigger blocks keep that base size:
  * doubled, they would still hold only 2 to 12 blocks, so they save few slow
  * paths, and the more blocks a slab holds the longer random frees keep it
- * from emptying (rpmalloc's benchmark on 8 threads: peak RSS 24.8 MiB with
- * doubling, 20.7 MiB without). */
+ * from emptying (docs/DECISIONS.md). */
 size_t mm_slab_pages(unsigned c, uint32_t held, size_t min_blocks);
 
 #endif /* MM_SIZE_CLASS_H */

@@ -12,7 +12,7 @@
  */
 #include "core/stats.h"
 #include "core/span.h"
-#include "core/lock.h"
+#include "platform/lock.h"
 #include "core/pagemap.h"
 #include "core/size_class.h"
 
@@ -40,7 +40,7 @@ static struct {
     mm_lock lock;
     mm_desc_chunk *with_room;
     mm_desc_chunk *with_room_tail;
-} desc_pool;
+} desc_pool = {.lock = MM_LOCK_INITIALIZER(MM_LOCK_DESCRIPTORS)};
 
 static void chunk_unlink(mm_desc_chunk *chunk)
 {
@@ -67,7 +67,7 @@ static void chunk_append(mm_desc_chunk *chunk)
 
 static mm_desc_chunk *chunk_create(void)
 {
-    mm_desc_chunk *chunk = mm_vm_map(MM_DESC_CHUNK_BYTES);
+    mm_desc_chunk *chunk = mm_prim_map(MM_DESC_CHUNK_BYTES);
     if (chunk == NULL)
         return NULL;
     chunk->used = 0;
@@ -85,8 +85,10 @@ static bool chunk_has_room(const mm_desc_chunk *chunk)
  * never handed out. */
 static mm_span *chunk_take(mm_desc_chunk *chunk)
 {
+    MM_ASSERT(chunk_has_room(chunk));
     mm_span *span = chunk->free;
     if (span != NULL) {
+        MM_ASSERT(span->kind == MM_SPAN_UNUSED && span->chunk == chunk);
         chunk->free = span->next;
         return span;
     }
@@ -111,6 +113,7 @@ static mm_span *desc_alloc(void)
     }
     mm_span *span = chunk_take(chunk);
     chunk->used++;
+    MM_ASSERT(chunk->used <= chunk->carved && chunk->carved <= MM_DESCS_PER_CHUNK);
     if (!chunk_has_room(chunk))
         chunk_unlink(chunk);
     mm_lock_release(&desc_pool.lock);
@@ -121,6 +124,8 @@ static void desc_free(mm_span *span)
 {
     mm_desc_chunk *chunk = span->chunk;
     mm_lock_acquire(&desc_pool.lock);
+    /* (kind may be UNUSED: a region that could not be mapped) */
+    MM_ASSERT(chunk->used > 0 && span->chunk == chunk);
     MM_SPAN_SET(span, kind, MM_SPAN_UNUSED);
     bool had_room = chunk_has_room(chunk);
     span->next = chunk->free;
@@ -133,7 +138,7 @@ static void desc_free(mm_span *span)
         chunk_unlink(chunk);
     mm_lock_release(&desc_pool.lock);
     if (release)
-        mm_vm_unmap(chunk, MM_DESC_CHUNK_BYTES);
+        mm_prim_unmap(chunk, MM_DESC_CHUNK_BYTES);
 }
 
 mm_span *mm_span_create(size_t bytes, size_t align, size_t mapped_pages)
@@ -141,7 +146,7 @@ mm_span *mm_span_create(size_t bytes, size_t align, size_t mapped_pages)
     mm_span *span = desc_alloc();
     if (span == NULL)
         return NULL;
-    char *base = mm_vm_map(bytes);
+    char *base = mm_prim_map(bytes);
     if (base == NULL) {
         desc_free(span);
         return NULL;
@@ -157,7 +162,7 @@ mm_span *mm_span_create(size_t bytes, size_t align, size_t mapped_pages)
     atomic_init(&span->thread_free, 0);
     atomic_init(&span->published_used, 0);
     if (!mm_pagemap_set(span->block_start, mapped_pages, span)) {
-        mm_vm_unmap(base, bytes);
+        mm_prim_unmap(base, bytes);
         desc_free(span);
         return NULL;
     }
@@ -168,6 +173,7 @@ mm_span *mm_span_create(size_t bytes, size_t align, size_t mapped_pages)
  * region goes, nothing refers to it. */
 static void span_forget_region(mm_span *span)
 {
+    MM_ASSERT(span->list == MM_LIST_NONE);
     size_t mapped_pages = span->kind == MM_SPAN_SLAB ? span->bytes >> MM_PAGE_SHIFT : 1;
     mm_pagemap_clear(span->block_start, mapped_pages);
     desc_free(span);
@@ -178,7 +184,7 @@ void mm_span_destroy(mm_span *span)
     char *base = span->base;
     size_t bytes = span->bytes;
     span_forget_region(span);
-    mm_vm_unmap(base, bytes);
+    mm_prim_unmap(base, bytes);
 }
 
 /* Merge two lists sorted by base address. */
@@ -213,7 +219,7 @@ static mm_span *sort_by_base(mm_span *list)
 
 void mm_span_destroy_list(mm_span *list)
 {
-    bool join = mm_platform_hooks.unmaps_across_regions;
+    bool join = mm_prim_unmaps_across_regions();
     list = join ? sort_by_base(list) : list;
     while (list != NULL) {
         char *run_base = list->base;
@@ -224,7 +230,7 @@ void mm_span_destroy_list(mm_span *list)
             run_bytes += span->bytes;
             span_forget_region(span);
         } while (join && list != NULL && list->base == run_base + run_bytes);
-        mm_vm_unmap(run_base, run_bytes);
+        mm_prim_unmap(run_base, run_bytes);
     }
 }
 
@@ -235,6 +241,7 @@ void mm_span_forget(mm_span *span)
 
 void mm_slab_format(mm_span *span, unsigned c)
 {
+    MM_ASSERT(span->list == MM_LIST_NONE && span->bytes % MM_PAGE_SIZE == 0);
     size_t size = mm_class_size(c);
     MM_SPAN_SET(span, kind, MM_SPAN_SLAB);
     MM_SPAN_SET(span, size_class, (uint8_t)c);

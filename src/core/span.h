@@ -25,10 +25,10 @@ void mm_span_destroy(mm_span *span);
 
 /* mm_span_destroy every span of `list` (linked by `next`). Where the
  * platform's vmfree takes a range of several adjacent regions
- * (mm_platform_hooks.unmaps_across_regions), each run of adjacent regions
+ * (mm_prim_unmaps_across_regions()), each run of adjacent regions
  * goes back with one call: one system call and one TLB shootdown instead of
- * one per region (a cache flushed at a thread's exit held 101 slabs in 9
- * runs). O(n log n) for n spans. */
+ * one per region (regions mapped one after another are mostly adjacent).
+ * O(n log n) for n spans. */
 void mm_span_destroy_list(mm_span *list);
 
 /* Free the descriptor of a span whose region is gone already (its pages
@@ -52,7 +52,7 @@ static inline bool mm_slab_block_start(const mm_span *span, const void *ptr)
 /* Make `span` (a slab with no block out) an empty slab of class `c`. */
 void mm_slab_format(mm_span *span, unsigned c);
 
-/* fork: take and release the descriptor pool's lock (identity.c). */
+/* fork: take and release the descriptor pool's lock (identity_tls.c). */
 void mm_span_lock_pool(void);
 void mm_span_unlock_pool(void);
 

@@ -11,50 +11,16 @@
 #include "core/identity.h"
 #include "core/size_class.h"
 
-static _Atomic uint64_t held_bytes, peak_held_bytes;
 static _Atomic int64_t live_bytes;
-static _Atomic uint64_t peak_live_bytes;
+static _Atomic size_t peak_live_bytes;
 static _Atomic uint64_t large_mallocs, large_frees, large_allocated, large_freed;
 static _Atomic uint64_t orphan_frees[MM_CLASS_COUNT];
-
-static void raise_peak(_Atomic uint64_t *peak, uint64_t value)
-{
-    uint64_t seen = atomic_load_explicit(peak, memory_order_relaxed);
-    while (value > seen &&
-           !atomic_compare_exchange_weak_explicit(peak, &seen, value, memory_order_relaxed,
-                                                  memory_order_relaxed)) {
-    }
-}
-
-void *mm_vm_map(size_t bytes)
-{
-    void *base = mm_map(bytes);
-    if (base != NULL) {
-        uint64_t now = atomic_fetch_add_explicit(&held_bytes, bytes, memory_order_relaxed) + bytes;
-        raise_peak(&peak_held_bytes, now);
-    }
-    return base;
-}
-
-void mm_vm_unmap(void *base, size_t bytes)
-{
-    atomic_fetch_sub_explicit(&held_bytes, bytes, memory_order_relaxed);
-    mm_unmap(base, bytes);
-}
-
-bool mm_vm_move(void *from, size_t bytes, void *to)
-{
-    if (mm_platform_hooks.move_pages == NULL || !mm_platform_hooks.move_pages(from, bytes, to))
-        return false;
-    atomic_fetch_sub_explicit(&held_bytes, bytes, memory_order_relaxed);
-    return true;
-}
 
 static void add_live(int64_t delta)
 {
     int64_t now = atomic_fetch_add_explicit(&live_bytes, delta, memory_order_relaxed) + delta;
     if (delta > 0 && now > 0)
-        raise_peak(&peak_live_bytes, (uint64_t)now);
+        mm_atomic_raise(&peak_live_bytes, (size_t)now);
 }
 
 static void count_class(mm_heap *heap, unsigned c)
@@ -142,8 +108,8 @@ void mm_stats_collect(mm_stats *out)
      * in use now, so a peak once reported never falls. */
     out->in_use_bytes =
         out->allocated_bytes > out->freed_bytes ? out->allocated_bytes - out->freed_bytes : 0;
-    raise_peak(&peak_live_bytes, out->in_use_bytes);
+    mm_atomic_raise(&peak_live_bytes, out->in_use_bytes);
     out->peak_bytes = atomic_load_explicit(&peak_live_bytes, memory_order_relaxed);
-    out->held_bytes = atomic_load_explicit(&held_bytes, memory_order_relaxed);
-    out->peak_held_bytes = atomic_load_explicit(&peak_held_bytes, memory_order_relaxed);
+    out->held_bytes = mm_prim_held_bytes();
+    out->peak_held_bytes = mm_prim_peak_held_bytes();
 }

@@ -2,9 +2,9 @@
  * stats.h: what the allocator counts, for allocator_stats, mallinfo2 and the
  * MYMALLOC_STATS report.
  *
- *   - Bytes held from the system: every vmalloc and vmfree of the core goes
- *     through mm_vm_map/mm_vm_unmap, which keep the current and peak sum
- *     (one atomic add per mapping; mapping is a slow path).
+ *   - Bytes held from the system: every vmalloc and vmfree goes through the
+ *     platform's mm_prim_map/mm_prim_unmap, which keep the current and peak
+ *     sum (one atomic add per mapping; mapping is a slow path).
  *   - Small blocks: each heap counts the blocks it hands out and the blocks
  *     its user frees, per class (heap.h, no locked instruction). Sums over
  *     all heaps are exact once the threads are quiet.
@@ -24,13 +24,6 @@
 #include "core/types.h"
 
 #define MM_STATS_PUBLISH_BYTES ((int64_t)64 << 10)
-
-/* vmalloc/vmfree with the held-bytes count. */
-void *mm_vm_map(size_t bytes);
-void mm_vm_unmap(void *base, size_t bytes);
-/* The platform's move_pages hook, counted: the moved region is no longer
- * held on its own. False without the hook. */
-bool mm_vm_move(void *from, size_t bytes, void *to);
 
 /* The heap's user, on a slow path of class `c`: count the class's change,
  * and publish the heap's changes if they add up. O(1). */

@@ -15,7 +15,7 @@
  *
  * A heap (struct mm_heap) owns slabs. In the hosted build each thread has its
  * own heap (thread-local, no locks); in the freestanding build heaps are per
- * CPU and guarded by a spin lock (identity.c). Of each size class, one slab
+ * CPU and guarded by a spin lock (identity_cpu.c). Of each size class, one slab
  * is the heap's current slab: only the heap's user allocates from it or
  * touches its `free`/`local_free` lists and `used` count, with plain loads
  * and stores. Every other slab of the heap is parked (partial, full, or
@@ -41,17 +41,12 @@
 #ifndef MM_TYPES_H
 #define MM_TYPES_H
 
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "platform/lock.h"
+#include "platform/platform.h"
 
 /* Every core declaration from here on is internal to the library: no symbol
  * of the shared library but the public API, and no GOT in the core. */
 #pragma GCC visibility push(hidden)
-
-#define MM_PAGE_SHIFT 12
-#define MM_PAGE_SIZE ((size_t)1 << MM_PAGE_SHIFT)
 
 /* Size classes: see size_class.h. */
 #define MM_CLASS_COUNT 40
@@ -60,9 +55,6 @@
 
 /* Largest request served: far beyond any real mapping, far below overflow. */
 #define MM_LARGE_MAX ((size_t)1 << 46)
-
-#define MM_LIKELY(x) __builtin_expect(!!(x), 1)
-#define MM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* The descriptor fields a free reads before it holds any lock (kind,
  * size_class, block_size, block_reciprocal, base, block_start): a checked
@@ -87,8 +79,6 @@ typedef struct mm_block {
     _Atomic uintptr_t mark;
 } mm_block;
 
-typedef atomic_int mm_lock;
-
 /* Where a slab is linked. PARTIAL, FULL and READY are a heap's lists (its
  * lists_lock), POOL the abandoned pool of the slab's class (its lock). */
 enum mm_list {
@@ -110,10 +100,9 @@ struct mm_desc_chunk;
 
 /* A span descriptor is three cache lines, grouped by who writes them, so
  * that a thread freeing blocks of another thread's slab (a consumer fed by a
- * producer) never shares a line with the owner's mallocs: before, the owner's
- * free and used sat beside the fields every free reads, and each malloc
- * after a remote free moved that line between the cores (xmalloc-style
- * producer/consumer: 1.2 to 1.4 times slower). */
+ * producer) never shares a line with the owner's mallocs, which would move
+ * that line between the cores on each malloc after a remote free
+ * (docs/DECISIONS.md). */
 typedef struct mm_span {
     /* Written by the owner on every malloc and free. The list links and
      * `list` change on slow paths only, under the lock of the list. */
@@ -191,7 +180,7 @@ typedef struct mm_heap {
 
     /* Empty slabs kept for reuse, by page count, bounded by
      * MM_HEAP_CACHE_BYTES + slab_bytes / MM_HEAP_CACHE_SHARE. (The shared
-     * cache, heap.c, is a heap that holds only this cache, bounded instead
+     * cache, cache.c, is a heap that holds only this cache, bounded instead
      * by what the slabs of all heaps fell from their recent peak.) */
     mm_span *empty_cache[MM_SLAB_MAX_PAGES + 1];
     size_t empty_cache_bytes;
@@ -226,52 +215,5 @@ typedef struct mm_heap {
 /* With a clock, the length of a retention window: the caches keep the
  * memory of a peak for one to two windows after it (retain.h). */
 #define MM_RETAIN_MS 1000
-
-/* Errors an entry point reports through mm_platform_hooks.error. */
-enum mm_error {
-    MM_ERROR_NO_MEMORY = 1, /* memory cannot be had, or the size is absurd */
-    MM_ERROR_INVALID,       /* an argument is invalid (an alignment) */
-};
-
-/* Hooks the hosting environment may install; all optional, all called on
- * slow paths only. */
-typedef struct mm_hooks {
-    /* A thread got a heap: arrange for mm_thread_detach at its exit. */
-    void (*thread_attached)(mm_heap *heap);
-    /* myfree or myrealloc got a pointer that is not a live block; `problem`
-     * is "invalid pointer" or "double free". */
-    void (*bad_pointer)(void *ptr, const char *problem);
-    /* An entry point is about to fail (return NULL). */
-    void (*error)(enum mm_error error);
-    /* vmalloc returns zeroed memory: calloc need not clear fresh regions. */
-    bool maps_zeroed;
-    /* A monotonic clock in milliseconds. With it, the heaps' empty-slab
-     * caches and the large-block cache keep the memory of their recent peak
-     * (retain.h) instead of unmapping it at once, trading memory held for
-     * fewer vmalloc/vmfree calls and page faults; without it (the core
-     * library and the M5 drop-in), what is held follows what is used (the
-     * M5 rule). Called once per slab emptied or large block freed. */
-    uint64_t (*clock_ms)(void);
-    /* Regions of at least this many bytes are backed by huge pages of
-     * this size (0: no huge pages): mapping one afresh costs a page fault
-     * per huge page, so the large-block cache keeps them only for a recent
-     * peak, gives back what lies beyond that peak before mapping more of
-     * them, and cuts a bigger cached region down to a request (large.c).
-     * A platform that sets it lets the core vmfree the tail of a region
-     * (the hosted munmap does; the embedder's vmfree never sees this). */
-    size_t huge_page_bytes;
-    /* Move the pages of the region [from, from + bytes) into the place of
-     * [to, to + bytes), part of a region the core mapped for them, without
-     * copying: true when done, and the old range then unmapped; false,
-     * changing nothing. realloc moves a growing large block of huge pages
-     * so (large.c), instead of copying it while holding both regions. */
-    bool (*move_pages)(void *from, size_t bytes, void *to);
-    /* vmfree takes a range made of several whole regions that lie next to
-     * each other (the hosted munmap does): a cache flushed at once so gives
-     * back each run of adjacent regions with one call (span.c). */
-    bool unmaps_across_regions;
-} mm_hooks;
-
-extern mm_hooks mm_platform_hooks;
 
 #endif /* MM_TYPES_H */

@@ -8,6 +8,7 @@
 
 #include "core/check.h"
 #include "core/entry.h"
+#include "core/identity.h"
 #include "core/stats.h"
 #include "hosted/hosted.h"
 

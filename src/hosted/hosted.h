@@ -7,7 +7,7 @@
  *   report.c    everything the library prints (to stderr, without malloc)
  *   libc.c      the standard malloc family and glibc's extras
  *   app.c       the application API (allocator_init, ..._verify)
- *   vm_mmap.c   vmalloc/vmfree over mmap
+ *   (vmalloc/vmfree over mmap are the platform's: src/platform/hosted.c)
  */
 #ifndef MM_HOSTED_H
 #define MM_HOSTED_H

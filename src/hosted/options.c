@@ -8,7 +8,7 @@
  *                        read, memory it returns (trim, cleanup), forks
  *   MYMALLOC_HUGE_PAGES=0
  *                        do not ask for transparent huge pages for blocks of
- *                        2 MiB and more (vm_mmap.c); on by default
+ *                        2 MiB and more (src/platform/hosted.c); on by default
  *
  * Values: 1/yes/on/true enable, 0/no/off/false (or empty) disable. Any other
  * variable whose name starts with MYMALLOC_, and any value not understood,

@@ -35,7 +35,7 @@ static bool on_main_thread(void)
  * below. */
 static atomic_bool was_alone, threads_came_back;
 
-static void on_thread_attached(mm_heap *heap)
+static void on_thread_attached(void *heap)
 {
     pthread_setspecific(exit_key, heap);
     if (on_main_thread())
@@ -78,6 +78,13 @@ static void on_bad_pointer(void *ptr, const char *problem)
     abort();
 }
 
+/* A debug build's assertion (platform/base.h) failed: say where, and stop. */
+static void on_assert_failed(const char *file, int line, const char *condition)
+{
+    mm_say("mymalloc: %s:%d: assertion failed: %s", file, line, condition);
+    abort();
+}
+
 static void on_error(enum mm_error error)
 {
     errno = error == MM_ERROR_INVALID ? EINVAL : ENOMEM;
@@ -94,9 +101,10 @@ static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static void install(void)
 {
     if (pthread_key_create(&exit_key, on_thread_exit) == 0)
-        mm_platform_hooks.thread_attached = on_thread_attached;
-    mm_platform_hooks.bad_pointer = on_bad_pointer;
-    mm_platform_hooks.error = on_error;
+        mm_prim_table.thread_attached = on_thread_attached;
+    mm_prim_table.bad_pointer = on_bad_pointer;
+    mm_prim_table.error = on_error;
+    mm_prim_table.assert_failed = on_assert_failed;
     pthread_atfork(mm_fork_prepare, mm_fork_parent, on_fork_child);
 }
 

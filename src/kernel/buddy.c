@@ -1,8 +1,8 @@
 /*
  * buddy.c: the buddy allocator (see buddy.h).
  *
- * Locks: every function but mmk_buddy_init runs under the buddy lock, which
- * comes after a CPU's lock in the lock order and is the innermost lock.
+ * Locks: every function but mmk_buddy_init runs under the buddy lock
+ * (MM_LOCK_KERNEL_BUDDY of platform/lock.h, the kernel allocator's last).
  * Invariants (under the buddy lock):
  *   - a page is FREE iff it is the first page of a block on free[order],
  *     where order is its descriptor's order; the other pages of that block
@@ -13,8 +13,18 @@
  */
 #include "kernel/buddy.h"
 
+/* A block of 2^order pages starts at an absolute page number that is a
+ * multiple of 2^order, and lies inside the region. */
+static inline bool block_fits(const struct mmk_heap *heap, uint32_t index, unsigned order)
+{
+    uintptr_t pfn = heap->base_pfn + index;
+    return order < MMK_ORDERS && (pfn & (((uintptr_t)1 << order) - 1)) == 0 &&
+           (uintptr_t)index + ((uintptr_t)1 << order) <= heap->npages;
+}
+
 static void free_block_add(struct mmk_heap *heap, uint32_t index, unsigned order)
 {
+    MM_ASSERT(block_fits(heap, index, order));
     struct mmk_page *page = mmk_page(heap, index);
     page->order = (uint8_t)order;
     mmk_set_kind(page, MMK_FREE);
@@ -24,6 +34,7 @@ static void free_block_add(struct mmk_heap *heap, uint32_t index, unsigned order
 
 static void free_block_remove(struct mmk_heap *heap, uint32_t index, unsigned order)
 {
+    MM_ASSERT(mmk_kind(mmk_page(heap, index)) == MMK_FREE && mmk_page(heap, index)->order == order);
     mmk_list_unlink(heap, &heap->free[order], index);
     if (heap->free[order].head == MMK_NIL)
         heap->free_orders &= ~(1u << order);
@@ -52,6 +63,7 @@ unsigned mmk_buddy_init(struct mmk_heap *heap, uint32_t first, uint32_t end)
 static uint32_t take_split(struct mmk_heap *heap, unsigned have, unsigned order)
 {
     uint32_t index = heap->free[have].head;
+    MM_ASSERT(index != MMK_NIL && (heap->free_orders >> have & 1u));
     free_block_remove(heap, index, have);
     while (have > order) {
         have--;
@@ -85,6 +97,7 @@ uint32_t mmk_buddy_take_upto(struct mmk_heap *heap, unsigned order, unsigned *go
 
 void mmk_buddy_give(struct mmk_heap *heap, uint32_t index, unsigned order)
 {
+    MM_ASSERT(block_fits(heap, index, order) && mmk_kind(mmk_page(heap, index)) != MMK_FREE);
     mmk_set_kind(mmk_page(heap, index), MMK_INSIDE);
     uintptr_t pfn = heap->base_pfn + index;
     while (order < MMK_ORDERS - 1) {

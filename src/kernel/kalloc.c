@@ -1,7 +1,8 @@
 /*
  * kalloc.c: the entry points kalloc_init, kalloc and kfree, and the
  * out-of-memory path that gathers what the CPUs hold (kalloc.h is the
- * contract; layout.h the structures, their invariants and the lock order).
+ * contract; layout.h the structures and their invariants; platform/lock.h
+ * the lock order).
  *
  * Where a call goes:
  *   kalloc(1 .. 2048)        its CPU's lock: the CPU's slabs (slab.c)
@@ -51,7 +52,7 @@ void kalloc_init(void *heap_start, void *heap_end)
     size_t npages = (end - start) >> MM_PAGE_SHIFT;
     if (npages > MMK_MAX_PAGES)
         npages = MMK_MAX_PAGES;
-    int count = mm_cpu_count();
+    int count = mm_prim_cpu_count();
     uint32_t ncpu = count < 1 ? 1 : count > MMK_MAX_CPUS ? MMK_MAX_CPUS : (uint32_t)count;
 
     /* The control block, the CPUs, the descriptors (and the sentinel). */
@@ -82,7 +83,7 @@ void kalloc_init(void *heap_start, void *heap_end)
 
     for (uint32_t i = 0; i < ncpu; i++) {
         struct mmk_cpu *cpu = &heap->cpus[i];
-        atomic_init(&cpu->lock, 0);
+        mm_lock_init(&cpu->lock, MM_LOCK_KERNEL_CPU);
         cpu->cached = 0;
         mmk_list_init(&cpu->cache);
         for (unsigned c = 0; c < MMK_CLASSES; c++) {
@@ -93,9 +94,9 @@ void kalloc_init(void *heap_start, void *heap_end)
         atomic_init(&cpu->inbox, NULL);
     }
 
-    atomic_init(&heap->buddy_lock, 0);
+    mm_lock_init(&heap->buddy_lock, MM_LOCK_KERNEL_BUDDY);
 #if defined(KALLOC_SINGLE_LOCK)
-    atomic_init(&heap->single_lock, 0);
+    mm_lock_init(&heap->single_lock, MM_LOCK_KERNEL_CALL);
 #endif
     heap->free_orders = 0;
     for (unsigned k = 0; k < MMK_ORDERS; k++)
@@ -108,7 +109,7 @@ void kalloc_init(void *heap_start, void *heap_end)
  * their locks keep safe. */
 static struct mmk_cpu *this_cpu(struct mmk_heap *heap)
 {
-    unsigned id = (unsigned)mm_cpu_current();
+    unsigned id = (unsigned)mm_prim_cpu_current();
     if (MM_UNLIKELY(id >= heap->ncpu))
         id %= heap->ncpu;
     return &heap->cpus[id];

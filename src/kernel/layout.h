@@ -29,13 +29,13 @@
  * 2^s bytes lie at multiples of 2^s inside their page. So every block is
  * aligned to its size, the smallest power of two >= the request (>= 16).
  *
- * Locks, in lock order (never two CPU locks at once):
- *   1. cpu->lock   taken by its own CPU on every kalloc and kfree that uses
+ * Locks (their levels and order: platform/lock.h, the one list):
+ *   cpu->lock      taken by its own CPU on every kalloc and kfree that uses
  *                  its caches, so uncontended: other CPUs take it only on
- *                  the out-of-memory path. Guards the CPU's page cache, its
- *                  slabs (their descriptors' lists and counts, their free
- *                  blocks) and its `taken` list.
- *   2. buddy_lock  guards the buddy lists and every move into or out of
+ *                  the out-of-memory path, one CPU's at a time. Guards the
+ *                  CPU's page cache, its slabs (their descriptors' lists and
+ *                  counts, their free blocks) and its `taken` list.
+ *   buddy_lock     guards the buddy lists and every move into or out of
  *                  the FREE state; taken to refill or drain a page cache,
  *                  for blocks above a page and on the out-of-memory path.
  * With KALLOC_SINGLE_LOCK (locking.h) one lock held for the whole call
@@ -49,8 +49,7 @@
 #ifndef MMK_LAYOUT_H
 #define MMK_LAYOUT_H
 
-#include "core/lock.h"
-#include "core/types.h"
+#include "platform/lock.h"
 #include "platform/platform.h"
 
 #define MMK_MAX_CPUS 64

@@ -1,11 +1,12 @@
 /*
  * locking.h: how a call of the kernel allocator enters and leaves, and which
- * lock stands for a CPU's lock and for the buddy lock (lock order: layout.h).
+ * lock stands for a CPU's lock and for the buddy lock (lock order:
+ * platform/lock.h).
  *
  * Every kalloc and kfree runs between mmk_call_begin and mmk_call_end:
  * interrupts off (the embedder's hook, platform.h), and under
  * KALLOC_SINGLE_LOCK the one lock of the build. Inside, the CPU and buddy
- * locks are the core's spin lock (core/lock.h), or nothing in the
+ * locks are the spin lock of platform/lock.h, or nothing in the
  * single-lock build, where the call already holds the only lock. Both builds
  * use the same structures and the same code paths.
  */
@@ -16,7 +17,7 @@
 
 static inline unsigned long mmk_call_begin(struct mmk_heap *heap)
 {
-    unsigned long irq = mm_irq_save();
+    unsigned long irq = mm_prim_irq_save();
 #if defined(KALLOC_SINGLE_LOCK)
     mm_lock_acquire(&heap->single_lock);
 #else
@@ -32,7 +33,7 @@ static inline void mmk_call_end(struct mmk_heap *heap, unsigned long irq)
 #else
     (void)heap;
 #endif
-    mm_irq_restore(irq);
+    mm_prim_irq_restore(irq);
 }
 
 #if defined(KALLOC_SINGLE_LOCK)

@@ -2,7 +2,7 @@
  * page_cache.c: a CPU's cache of free pages (see page_cache.h).
  *
  * Locks: everything here runs under the CPU's lock; refills and drains
- * take the buddy lock inside it (the lock order of layout.h).
+ * take the buddy lock inside it (the lock order of platform/lock.h).
  * Invariants (under the CPU's lock): the pages on cpu->cache are exactly
  * the CACHED pages of this CPU, most recently cached first; cpu->cached
  * counts them and stays at most MMK_CACHE_HIGH between calls. A page freed

@@ -749,7 +749,7 @@ static void trim_and_open_window(void)
     myfree(mymalloc(64 * API_KIB));
 }
 
-/* Whether the library asks for huge pages here (vm_mmap.c). */
+/* Whether the library asks for huge pages here (src/platform/hosted.c). */
 static bool huge_pages_expected(void)
 {
     const char *option = getenv("MYMALLOC_HUGE_PAGES");

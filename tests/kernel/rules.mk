@@ -20,7 +20,7 @@ $(TK)/kalloc.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
 $(TK)/kalloc-single.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
 	$(TESTS_CC) $(TK_KALLOC_CFLAGS) -DKALLOC_SINGLE_LOCK -c $< -o $@
 $(TK)/kalloc-tsan.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
-	$(TESTS_CC) $(TK_KALLOC_CFLAGS) $(TESTS_TSAN) -c $< -o $@
+	$(TESTS_CC) $(TK_KALLOC_CFLAGS) $(TESTS_TSAN) $(TESTS_ASSERT) -c $< -o $@
 
 $(TK)/sim.o: tests/kernel/sim.c $(KERNEL_H) | $(TK)/.dir
 	$(TESTS_CC) $(TK_SIM_CFLAGS) -MMD -MP -c $< -o $@
