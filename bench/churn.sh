@@ -1,10 +1,13 @@
 #!/bin/sh
-# churn.sh: small-object churn (bench/churn.c) on glibc, the mymalloc library
+# churn.sh: thread-local churn (bench/churn.c) on glibc, the mymalloc library
 # and the M5 drop-in, interleaved, RUNS runs each (default 5), at 1, 2 and 32
-# threads; prints the median Mops/s and the ratios to glibc. Needs `make`.
+# threads; prints the median Mops/s and the ratios to glibc. MIX=small (the
+# default: 1..128 bytes) or MIX=mix (15/16 8..128, 1/16 129..4096 bytes,
+# 1024 live blocks a thread). Needs `make`.
 set -eu
 cd "$(dirname "$0")/.."
 runs=${RUNS:-5}
+mix=${MIX:-small}
 out=build/bench
 mkdir -p "$out"
 cc=${CC:-gcc}
@@ -19,7 +22,7 @@ for n in 1 2 32; do
     for a in glibc mymalloc m5; do : >"$out/churn.$a"; done
     i=0
     while [ "$i" -lt "$runs" ]; do
-        for a in glibc mymalloc m5; do "$out/churn-$a" "$n" >>"$out/churn.$a"; done
+        for a in glibc mymalloc m5; do "$out/churn-$a" "$n" 40000000 "$mix" >>"$out/churn.$a"; done
         i=$((i + 1))
     done
     g=$(median <"$out/churn.glibc"); m=$(median <"$out/churn.mymalloc"); f=$(median <"$out/churn.m5")

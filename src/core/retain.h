@@ -35,10 +35,7 @@ static inline bool mm_retention_enabled(void)
  * - slabs hold at least two blocks (a slab of one is parked full and taken
  *   back on every malloc and free of its class);
  * - an empty current slab stays up to three pages rather than one (every
- *   class up to 4 KiB: a malloc/free loop of one block takes no lock);
- * - current slabs grow together up to 1 MiB rather than 64 KiB (a random
- *   mix over many classes so allocates and parks less often; figures in
- *   docs/DECISIONS.md).
+ *   class up to 4 KiB: a malloc/free loop of one block takes no lock).
  * Without retention the frugal values hold, for the M5 rule. */
 static inline size_t mm_slab_min_blocks(void)
 {
@@ -48,11 +45,6 @@ static inline size_t mm_slab_min_blocks(void)
 static inline size_t mm_slab_keep_empty_bytes(void)
 {
     return mm_retention_enabled() ? 3 * MM_PAGE_SIZE : MM_PAGE_SIZE;
-}
-
-static inline size_t mm_heap_current_bytes(void)
-{
-    return mm_retention_enabled() ? MM_HEAP_CURRENT_BYTES_RETAINING : MM_HEAP_CURRENT_BYTES;
 }
 
 /* Start over at `current`: no surplus. */

@@ -206,12 +206,11 @@ typedef struct mm_heap {
 /* Bounds on what a heap holds beyond its blocks: its cache of empty slabs
  * (a floor plus a share of the slabs it holds, so the cache follows the
  * heap's working set up and down), and the current slabs beyond their base
- * size (heap.c). */
+ * size (heap.c), which only a class holding several slabs grows into and
+ * which an emptied slab larger than mm_slab_keep_empty_bytes() leaves. */
 #define MM_HEAP_CACHE_BYTES ((size_t)16 << 10)
 #define MM_HEAP_CACHE_SHARE 4
-#define MM_HEAP_CURRENT_BYTES ((size_t)64 << 10)
-/* The same bound with retention (retain.h). */
-#define MM_HEAP_CURRENT_BYTES_RETAINING ((size_t)1 << 20)
+#define MM_HEAP_CURRENT_BYTES ((size_t)1 << 20)
 /* With a clock, the length of a retention window: the caches keep the
  * memory of a peak for one to two windows after it (retain.h). */
 #define MM_RETAIN_MS 1000
