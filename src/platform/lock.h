@@ -16,27 +16,37 @@
  * them; a try-lock, which never waits, may take any. The levels, lowest
  * (taken first) to highest:
  *
+ *   the pools (src/pool; they map pages while holding these, and run no
+ *   user code under them)
+ *    1 MM_LOCK_POOL_REGISTRY the set of live pools (pool.c); taken alone
+ *    2 MM_LOCK_POOL_SLOT     a POOL_SHARED pool's bump region or object
+ *                            cache (one per CPU with POOL_PER_CPU); never two
+ *                            at once
+ *    3 MM_LOCK_POOL          a pool's regions, slabs, cleanups, sub-pools and
+ *                            depot of objects; one pool's at a time
+ *    4 MM_LOCK_POOL_CHUNKS   the regions cleared and destroyed pools left for
+ *                            new pools (chunk.c)
  *   the core (src/core)
- *    1 MM_LOCK_REGISTRY      the list of every heap (identity.c); taken alone
+ *    5 MM_LOCK_REGISTRY      the list of every heap (identity.c); taken alone
  *                            but by the fork handler
- *    2 MM_LOCK_IDLE_HEAPS    heaps whose thread exited (identity_tls.c); alone
+ *    6 MM_LOCK_IDLE_HEAPS    heaps whose thread exited (identity_tls.c); alone
  *                            but by the fork handler
- *    3 MM_LOCK_HEAP          the user of a heap, CPU identity (identity_cpu.c);
+ *    7 MM_LOCK_HEAP          the user of a heap, CPU identity (identity_cpu.c);
  *                            other heaps' only by try-lock
- *    4 MM_LOCK_HEAP_LISTS    a heap's lists and its empty cache (heap.c,
+ *    8 MM_LOCK_HEAP_LISTS    a heap's lists and its empty cache (heap.c,
  *                            cache.c); one heap's at a time, but by the fork
  *                            handler, which takes them all (nested)
- *    5 MM_LOCK_SHARED_CACHE  the cache of empty slabs shared by all heaps
+ *    9 MM_LOCK_SHARED_CACHE  the cache of empty slabs shared by all heaps
  *                            (cache.c)
- *    6 MM_LOCK_ABANDONED     the abandoned-slab pool of one class (remote.c);
+ *   10 MM_LOCK_ABANDONED     the abandoned-slab pool of one class (remote.c);
  *                            one at a time, but by the fork handler (nested)
- *    7 MM_LOCK_LARGE_CACHE   the large-block cache (large.c)
- *    8 MM_LOCK_DESCRIPTORS   the span descriptor chunks (span.c)
+ *   11 MM_LOCK_LARGE_CACHE   the large-block cache (large.c)
+ *   12 MM_LOCK_DESCRIPTORS   the span descriptor chunks (span.c)
  *   the kernel allocator (src/kernel; its own locks, never mixed with the
  *   core's)
- *    9 MM_LOCK_KERNEL_CALL   the one lock of the KALLOC_SINGLE_LOCK build
- *   10 MM_LOCK_KERNEL_CPU    a CPU's caches; never two at once
- *   11 MM_LOCK_KERNEL_BUDDY  the buddy lists
+ *   13 MM_LOCK_KERNEL_CALL   the one lock of the KALLOC_SINGLE_LOCK build
+ *   14 MM_LOCK_KERNEL_CPU    a CPU's caches; never two at once
+ *   15 MM_LOCK_KERNEL_BUDDY  the buddy lists
  *
  * Debug builds (MM_DEBUG) check the order at every acquisition, at the line
  * that takes the lock, against a record of the levels the caller holds that
@@ -51,6 +61,10 @@
 
 enum mm_lock_level {
     MM_LOCK_UNSET = 0,
+    MM_LOCK_POOL_REGISTRY,
+    MM_LOCK_POOL_SLOT,
+    MM_LOCK_POOL,
+    MM_LOCK_POOL_CHUNKS,
     MM_LOCK_REGISTRY,
     MM_LOCK_IDLE_HEAPS,
     MM_LOCK_HEAP,

@@ -1,0 +1,357 @@
+/*
+ * fixed.c: fixed-size pools (object_size > 0). Objects of `stride` bytes
+ * (object_size rounded up to 16) are carved from slabs: spans of
+ * slab_bytes (a chunk, or a power of two holding at least 8 objects)
+ * aligned to their size, objects from POOL_SPAN_HEADER on. A free object
+ * holds a link and the pool's free mark; free objects wait in the caches
+ * of the slots (one, or one per CPU), then in the pool's depot.
+ *
+ * palloc pops the slot's cache (pool_fixed_alloc, inline); when it is
+ * empty, a batch comes from the depot, else is carved from the newest slab,
+ * else from a new slab (a kept one first); without memory, the other CPUs'
+ * caches are emptied into the depot before palloc fails, so a pool holding
+ * fewer live objects than its capacity finds one. pfree checks the pointer
+ * (a slab of this pool, found in its slab set without touching the
+ * pointer's memory; an object's start; carved; not marked free) and pushes
+ * it on the caller's slot; a per-CPU cache that reaches two batches hands
+ * them all to the depot. Every step is O(1) but a batch move, which is
+ * O(batch) once per batch.
+ *
+ * Exactness of the double-free check: a second pfree is caught unless the
+ * program wrote the free mark into the object itself, or two threads pfree
+ * the same object at the same moment (the core's rule, README "Bad
+ * pointers").
+ */
+#include "pool/pool_internal.h"
+
+#define BATCH_BYTES ((size_t)16 << 10)
+#define BATCH_MIN 4
+#define BATCH_MAX 64
+
+static void object_set(pool_object *obj, pool_object *next, uintptr_t mark)
+{
+    pool_unpoison(obj, sizeof *obj);
+    obj->next = next;
+    obj->mark = mark;
+    pool_poison(obj, sizeof *obj);
+}
+
+/* ---- the slab set ---------------------------------------------------------- */
+
+static void set_put(const pool_t *pool, pool_set *set, uintptr_t slab)
+{
+    size_t i = pool_set_home(pool, slab, set->mask);
+    while (atomic_load_explicit(&set->entry[i], memory_order_relaxed) != 0)
+        i = (i + 1) & set->mask;
+    atomic_store_explicit(&set->entry[i], slab, memory_order_relaxed);
+}
+
+/* Under the pool lock: add a slab, doubling the table when it would be
+ * more than half full. False when a bigger table cannot be had. */
+static bool set_insert(pool_t *pool, uintptr_t slab)
+{
+    pool_set *set = atomic_load_explicit(&pool->set, memory_order_relaxed);
+    if ((pool->set_count + 1) * 2 > set->mask + 1) {
+        size_t entries = (set->mask + 1) * 2;
+        size_t bytes = pool_round_up(POOL_SPAN_HEADER + sizeof(pool_set) + entries * sizeof(uintptr_t),
+                                     MM_PAGE_SIZE);
+        pool_span *span = pool_take_span(pool, bytes, MM_PAGE_SIZE, SPAN_SET);
+        if (span == NULL)
+            return false;
+        span->next = pool->spans;
+        pool->spans = span;
+        pool_set *bigger = (pool_set *)((char *)span + POOL_SPAN_HEADER);
+        bigger->mask = entries - 1;
+        for (size_t i = 0; i < entries; i++)
+            atomic_init(&bigger->entry[i], 0);
+        for (size_t i = 0; i <= set->mask; i++) {
+            uintptr_t entry = atomic_load_explicit(&set->entry[i], memory_order_relaxed);
+            if (entry != 0)
+                set_put(pool, bigger, entry);
+        }
+        atomic_store_explicit(&pool->set, bigger, memory_order_release);
+        set = bigger;
+    }
+    set_put(pool, set, slab);
+    pool->set_count++;
+    return true;
+}
+
+static void set_reset(pool_t *pool)
+{
+    pool_set *set = pool->first_set;
+    for (size_t i = 0; i <= set->mask; i++)
+        atomic_store_explicit(&set->entry[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&pool->set, set, memory_order_release);
+    pool->set_count = 0;
+}
+
+/* ---- carving --------------------------------------------------------------- */
+
+static uintptr_t slab_objects_end(const pool_t *pool, uintptr_t slab)
+{
+    return slab + POOL_SPAN_HEADER + pool->objects_bytes;
+}
+
+/* Under the pool lock: make a slab the one to carve from (a kept one
+ * first, else a new one). False when memory cannot be had. */
+static bool next_slab(pool_t *pool)
+{
+    pool_span *span = pool->spare;
+    bool kept = span != NULL;
+    if (kept)
+        pool->spare = span->next;
+    else if ((span = pool_take_span(pool, pool->slab_bytes, pool->slab_bytes, SPAN_SLAB)) == NULL)
+        return false;
+    if (!set_insert(pool, (uintptr_t)span)) {
+        if (kept) {
+            span->next = pool->spare;
+            pool->spare = span;
+        } else {
+            pool_drop_span(pool, span);
+        }
+        return false;
+    }
+    span->next = pool->spans;
+    pool->spans = span;
+    if (!kept)
+        pool_poison((char *)span + POOL_SPAN_HEADER, pool->slab_bytes - POOL_SPAN_HEADER);
+    atomic_store_explicit(&pool->carve_cur, (uintptr_t)span + POOL_SPAN_HEADER,
+                          memory_order_relaxed);
+    return true;
+}
+
+/* Under the pool lock, with the slot's cache empty: up to a batch of free
+ * objects into it, from the depot, else carved. */
+static void refill(pool_t *pool, pool_slot *slot)
+{
+    pool_object *head = pool->depot;
+    size_t count = 0;
+    if (head != NULL) {
+        pool_object *tail = head, *next = pool_object_next(head);
+        for (count = 1; count < pool->batch && next != NULL; count++) {
+            tail = next;
+            next = pool_object_next(tail);
+        }
+        pool->depot = next;
+        pool->depot_count -= count;
+        object_set(tail, NULL, pool->free_mark);
+        slot->cache.head = head;
+        slot->cache.tail = tail;
+        slot->cache.count = count;
+        return;
+    }
+    uintptr_t cur = atomic_load_explicit(&pool->carve_cur, memory_order_relaxed);
+    if ((cur == 0 || cur == slab_objects_end(pool, pool_slab_of(pool, cur - 1))) && !next_slab(pool))
+        return;
+    cur = atomic_load_explicit(&pool->carve_cur, memory_order_relaxed);
+    uintptr_t end = slab_objects_end(pool, pool_slab_of(pool, cur - 1));
+    count = (end - cur) / pool->stride;
+    if (count > pool->batch)
+        count = pool->batch;
+    uintptr_t last = cur + (count - 1) * pool->stride;
+    for (uintptr_t obj = cur; obj < last; obj += pool->stride)
+        object_set((pool_object *)obj, (pool_object *)(obj + pool->stride), pool->free_mark);
+    object_set((pool_object *)last, NULL, pool->free_mark);
+    atomic_store_explicit(&pool->carve_cur, last + pool->stride, memory_order_relaxed);
+    slot->cache.head = (pool_object *)cur;
+    slot->cache.tail = (pool_object *)last;
+    slot->cache.count = count;
+}
+
+/* Without any lock held: every CPU's cache into the depot. True if any
+ * object moved. */
+static bool gather_caches(pool_t *pool)
+{
+    bool moved = false;
+    for (unsigned i = 0; i <= pool->slot_mask; i++) {
+        pool_slot *slot = &pool->slots[i];
+        mm_lock_acquire(&slot->lock);
+        pool_object *head = slot->cache.head, *tail = slot->cache.tail;
+        size_t count = slot->cache.count;
+        slot->cache.head = NULL;
+        slot->cache.count = 0;
+        mm_lock_release(&slot->lock);
+        if (head == NULL)
+            continue;
+        mm_lock_acquire(&pool->lock);
+        object_set(tail, pool->depot, pool->free_mark);
+        pool->depot = head;
+        pool->depot_count += count;
+        mm_lock_release(&pool->lock);
+        moved = true;
+    }
+    return moved;
+}
+
+/* The slot's cache is empty, or size is out of range. Leaves the slot. */
+void *pool_fixed_alloc_slow(pool_t *pool, pool_slot *slot, size_t size)
+{
+    if (size - 1 >= pool->object_size && size != 0) {
+        pool_slot_leave(pool, slot);
+        mm_prim_error(MM_ERROR_INVALID);
+        return NULL;
+    }
+    for (int attempt = 0;; attempt++) {
+        if (slot->cache.head == NULL) {
+            pool_lock(pool);
+            refill(pool, slot);
+            pool_unlock(pool);
+        }
+        if (slot->cache.head != NULL)
+            return pool_fixed_pop(pool, slot);
+        pool_slot_leave(pool, slot);
+        /* Out of memory: objects other CPUs cache are this pool's too. */
+        if (attempt > 0 || pool->slot_mask == 0 || !gather_caches(pool)) {
+            mm_prim_error(MM_ERROR_NO_MEMORY);
+            return NULL;
+        }
+        slot = pool_slot_enter(pool);
+    }
+}
+
+/* ---- pfree ----------------------------------------------------------------- */
+
+/* Under the pool lock not held, the slot's lock held: the whole cache to
+ * the depot (a per-CPU cache that grew to two batches). */
+static void flush_to_depot(pool_t *pool, pool_slot *slot)
+{
+    mm_lock_acquire(&pool->lock);
+    object_set(slot->cache.tail, pool->depot, pool->free_mark);
+    pool->depot = slot->cache.head;
+    pool->depot_count += slot->cache.count;
+    mm_lock_release(&pool->lock);
+    slot->cache.head = NULL;
+    slot->cache.count = 0;
+}
+
+int pool_fixed_free(pool_t *pool, void *ptr, bool checked)
+{
+    const char *problem = "pfree: invalid pointer";
+    if (pool_fixed_is_object(pool, ptr)) {
+        pool_object *obj = ptr;
+        pool_slot *slot = pool_slot_enter(pool);
+        pool_unpoison(obj, sizeof *obj);
+        if (MM_LIKELY(obj->mark != pool->free_mark)) {
+            obj->next = slot->cache.head;
+            obj->mark = pool->free_mark;
+            if (slot->cache.count == 0)
+                slot->cache.tail = obj;
+            slot->cache.head = obj;
+            slot->cache.count++;
+            slot->blocks--;
+            pool_poison(obj, pool->stride);
+            if (pool->slot_mask != 0 && slot->cache.count >= 2 * pool->batch)
+                flush_to_depot(pool, slot);
+            pool_slot_leave(pool, slot);
+            return 0;
+        }
+        pool_poison(obj, sizeof *obj);
+        pool_slot_leave(pool, slot);
+        problem = "pfree: double free";
+    }
+    if (!checked)
+        mm_prim_bad_pointer(ptr, problem);
+    return -1;
+}
+
+/* ---- life ------------------------------------------------------------------ */
+
+/* With the pool to itself: every object is free again (`keep`: the pool
+ * keeps its reserved slabs, or if fewer, slabs up to POOL_KEEP_BYTES with
+ * its first span, to carve anew) or gone (every slab back). */
+void pool_fixed_reset(pool_t *pool, bool keep)
+{
+    for (unsigned i = 0; i <= pool->slot_mask; i++) {
+        pool_slot *slot = &pool->slots[i];
+        slot->cache.head = slot->cache.tail = NULL;
+        slot->cache.count = 0;
+        slot->blocks = 0;
+    }
+    pool->depot = NULL;
+    pool->depot_count = 0;
+    atomic_store_explicit(&pool->carve_cur, 0, memory_order_relaxed);
+    set_reset(pool);
+
+    size_t kept_slabs = 0, kept_bytes = pool->first->bytes;
+    for (pool_span *span = pool->spare; span != NULL; span = span->next) {
+        kept_slabs++;
+        kept_bytes += span->bytes;
+    }
+    pool_span *span = pool->spans;
+    pool->spans = NULL;
+    while (span != NULL) {
+        pool_span *next = span->next;
+        if (keep && span->kind == SPAN_SLAB &&
+            (kept_slabs < pool->reserved_spans || kept_bytes + span->bytes <= POOL_KEEP_BYTES)) {
+            kept_slabs++;
+            kept_bytes += span->bytes;
+            pool_poison((char *)span + POOL_SPAN_HEADER, span->bytes - POOL_SPAN_HEADER);
+            span->next = pool->spare;
+            pool->spare = span;
+        } else {
+            pool_drop_span(pool, span);
+        }
+        span = next;
+    }
+    if (!keep) {
+        while ((span = pool->spare) != NULL) {
+            pool->spare = span->next;
+            pool_drop_span(pool, span);
+        }
+    }
+}
+
+/* The constants of a fixed-size pool and its reserved slabs. The pool's
+ * first slab set is in place. False (ENOMEM) when the slabs for
+ * `capacity` objects cannot be had; the pool then holds what it got. */
+bool pool_fixed_init(pool_t *pool, size_t object_size, size_t capacity)
+{
+    MM_ASSERT(object_size > 0 && object_size <= POOL_MAX_OBJECT);
+    size_t stride = pool_round_up(object_size < sizeof(pool_object) ? sizeof(pool_object)
+                                                                    : object_size,
+                                  POOL_ALIGN);
+    size_t slab_bytes = POOL_CHUNK_BYTES;
+    while (slab_bytes < POOL_SPAN_HEADER + 8 * stride)
+        slab_bytes *= 2;
+    pool->object_size = object_size;
+    pool->stride = stride;
+    pool->slab_bytes = slab_bytes;
+    pool->slab_objects = (slab_bytes - POOL_SPAN_HEADER) / stride;
+    pool->reciprocal = ((uint64_t)1 << POOL_RECIPROCAL_SHIFT) / stride + 1;
+    pool->objects_bytes = pool->slab_objects * stride;
+    while (((size_t)1 << pool->slab_shift) < slab_bytes)
+        pool->slab_shift++;
+    pool->free_mark = (uintptr_t)pool ^ 0xF7EE0B1EC7F7EE0Bull;
+    size_t batch = BATCH_BYTES / stride;
+    pool->batch = batch < BATCH_MIN ? BATCH_MIN : batch > BATCH_MAX ? BATCH_MAX : batch;
+    MM_ASSERT(slab_bytes <= ((size_t)1 << 24) && stride <= ((size_t)1 << 20));
+
+    if (capacity > POOL_MAX_SIZE / stride) /* absurd: more than 2^46 bytes */
+        return false;
+    size_t slabs = (capacity + pool->slab_objects - 1) / pool->slab_objects;
+    for (pool->reserved_spans = 0; pool->reserved_spans < slabs; pool->reserved_spans++) {
+        pool_span *span = pool_take_span(pool, slab_bytes, slab_bytes, SPAN_SLAB);
+        if (span == NULL)
+            return false;
+        pool_poison((char *)span + POOL_SPAN_HEADER, slab_bytes - POOL_SPAN_HEADER);
+        span->next = pool->spare;
+        pool->spare = span;
+    }
+    return true;
+}
+
+/* Objects handed out and not freed: the sum of the slots' counts. */
+size_t pool_fixed_live(pool_t *pool)
+{
+    size_t live = 0;
+    for (unsigned i = 0; i <= pool->slot_mask; i++) {
+        pool_slot *slot = &pool->slots[i];
+        if (pool->shared)
+            mm_lock_acquire(&slot->lock);
+        live += slot->blocks;
+        if (pool->shared)
+            mm_lock_release(&slot->lock);
+    }
+    return live;
+}
