@@ -117,6 +117,11 @@ normal_run() {
         done
     done
 
+    # MM_TRUSTED_FREE: myfree without its pointer checks, the same stress
+    # (and the checked frees of --api, which still judge every pointer).
+    run_test trusted/stress-t4 180 "$T/trusted/stress" --threads=4 --ops=200000 --runs=1
+    run_test trusted/stress-api-t4 180 "$T/trusted/stress" --threads=4 --ops=200000 --api
+
     # The wider core API under the same stress: checked frees (and refused
     # second frees), myrealloc moves, across threads.
     run_test core/stress-api-t4 180 "$T/core/stress" --threads=4 --ops=200000 --api

@@ -49,13 +49,20 @@ static inline bool mm_block_marked_free(mm_block *block)
     return atomic_load_explicit(&block->mark, memory_order_relaxed) == mm_free_mark(block);
 }
 
-/* Count a block handed out or taken back by the heap's user (stats.h); the
- * counters are read by other threads, hence relaxed atomics (on x86_64 a
- * load, an add and a store: no locked instruction). */
+/* Count a block handed out or taken back by the heap's user (stats.h). Only
+ * that user writes the counter; other threads read it with relaxed loads.
+ * On x86_64 one unlocked add to memory: an aligned 8-byte store is never
+ * seen torn, and no locked instruction is needed with a single writer (a
+ * relaxed load and store of the _Atomic, which compilers do not fuse, cost
+ * three instructions more). Elsewhere the relaxed load and store. */
 static inline void mm_heap_count(_Atomic uint64_t *counter)
 {
+#if defined(__x86_64__)
+    __asm__("addq $1, %0" : "+m"(*(uint64_t *)counter));
+#else
     atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
                           memory_order_relaxed);
+#endif
 }
 
 static inline void *mm_heap_malloc(mm_heap *heap, unsigned c)

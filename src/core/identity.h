@@ -12,10 +12,11 @@
  *                            identity locked); NULL only where
  *                            MM_IDENTITY_ENTER_MAY_FAIL
  *   mm_heap_leave(heap)      done with it
- *   mm_heap_enter_owner(span, ptr, &owner)
- *                            for a free of `ptr` in `span`: whether it is a
- *                            block start of a slab whose owner the caller
- *                            may free into, and that heap (TLS: the
+ *   mm_heap_enter_owner(span, ptr, judge, &owner)
+ *                            for a free of `ptr` in `span`: whether it is
+ *                            in a slab whose owner the caller may free
+ *                            into, and a block start (unless not `judge`,
+ *                            MM_TRUSTED_FREE), and that heap (TLS: the
  *                            caller's own; CPU: the owner, locked)
  *   mm_heap_free_foreign(span, block)
  *                            a live block whose slab the caller may not free

@@ -47,10 +47,12 @@ static inline void mm_heap_leave(mm_heap *heap)
  * could wait there forever. The wait is one malloc or free long. A pointer
  * that is not live may lead into a slab that changed hands: the owner is
  * read again under the lock. */
-static inline bool mm_heap_enter_owner(mm_span *span, const void *ptr, mm_heap **owner)
+static inline bool mm_heap_enter_owner(mm_span *span, const void *ptr, bool judge,
+                                       mm_heap **owner)
 {
     mm_heap *heap = atomic_load_explicit(&span->owner, memory_order_relaxed);
-    if (heap == NULL || MM_SPAN_GET(span, kind) != MM_SPAN_SLAB || !mm_slab_block_start(span, ptr))
+    if (heap == NULL || MM_SPAN_GET(span, kind) != MM_SPAN_SLAB ||
+        (judge && !mm_slab_block_start(span, ptr)))
         return false;
     mm_lock_acquire(&heap->lock);
     if (MM_LIKELY(atomic_load_explicit(&span->owner, memory_order_relaxed) == heap)) {

@@ -27,12 +27,14 @@ static inline void mm_heap_leave(mm_heap *heap)
 }
 
 /* Only this thread ever sets a slab's owner to its own heap, so the
- * comparison is exact even with a relaxed load. */
-static inline bool mm_heap_enter_owner(mm_span *span, const void *ptr, mm_heap **owner)
+ * comparison is exact even with a relaxed load. `judge`: check that `ptr`
+ * starts a block (else the caller trusts it, MM_TRUSTED_FREE). */
+static inline bool mm_heap_enter_owner(mm_span *span, const void *ptr, bool judge,
+                                       mm_heap **owner)
 {
     *owner = mm_thread_heap;
     return atomic_load_explicit(&span->owner, memory_order_relaxed) == *owner &&
-           mm_slab_block_start(span, ptr);
+           (!judge || mm_slab_block_start(span, ptr));
 }
 
 /* A remote free (remote.c), counted on the caller's heap (made if the

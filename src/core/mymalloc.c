@@ -52,12 +52,19 @@ static void *malloc_large(size_t size, size_t alignment, const mm_span *replacin
     return block != NULL ? block : fail(MM_ERROR_NO_MEMORY);
 }
 
+/* A large block whose freshness the caller does not need, out of line so
+ * that mm_malloc's fast path needs no stack frame. */
+static __attribute__((noinline)) void *malloc_large_any(size_t size, size_t alignment)
+{
+    bool fresh;
+    return malloc_large(size, alignment, NULL, &fresh);
+}
+
 void *mm_malloc(size_t size)
 {
     if (MM_LIKELY(size <= MM_SMALL_MAX))
         return malloc_class(mm_size_class(size));
-    bool fresh;
-    return malloc_large(size, MM_PAGE_SIZE, NULL, &fresh);
+    return malloc_large_any(size, MM_PAGE_SIZE);
 }
 
 void *mm_calloc(size_t count, size_t size)
@@ -99,8 +106,7 @@ void *mm_aligned_alloc(size_t alignment, size_t size)
         if (c < MM_CLASS_COUNT)
             return malloc_class(c);
     }
-    bool fresh;
-    return malloc_large(size, alignment, NULL, &fresh);
+    return malloc_large_any(size, alignment);
 }
 
 /* ---- what a pointer is ---------------------------------------------------- */
@@ -150,7 +156,7 @@ static __attribute__((noinline)) int free_owned_judged(mm_heap *user, mm_span *s
 
 static inline int free_owned(mm_heap *user, mm_span *span, mm_block *block, bool checked)
 {
-    if (MM_UNLIKELY(checked || mm_block_marked_free(block)))
+    if (MM_UNLIKELY(checked || (MM_FREE_JUDGES_OWN_BLOCKS && mm_block_marked_free(block))))
         return free_owned_judged(user, span, block, checked);
     mm_heap_free_local(user, span, block);
     return 0;
@@ -188,6 +194,8 @@ static bool free_other(mm_span *span, void *ptr, bool checked, const char **prob
  * of line so that mm_free's fast path needs no frame. */
 static __attribute__((noinline)) int free_slow(mm_span *span, void *ptr, bool checked)
 {
+    if (ptr == NULL)
+        return 0;
     const char *problem = "invalid pointer";
     if (span != NULL && free_other(span, ptr, checked, &problem))
         return 0;
@@ -201,13 +209,13 @@ static __attribute__((noinline)) int free_slow(mm_span *span, void *ptr, bool ch
  * myfree's fast path is a leaf. */
 static inline __attribute__((always_inline)) int free_pointer(void *ptr, bool checked)
 {
-    if (ptr == NULL)
-        return 0;
+    /* NULL finds no span (page 0 is never a region's) and goes to
+     * free_slow, which frees nothing. */
     mm_span *span = mm_pagemap_lookup(ptr);
     if (MM_UNLIKELY(span == NULL))
         return free_slow(span, ptr, checked);
     mm_heap *heap;
-    if (MM_LIKELY(mm_heap_enter_owner(span, ptr, &heap))) {
+    if (MM_LIKELY(mm_heap_enter_owner(span, ptr, checked || MM_FREE_JUDGES_OWN_BLOCKS, &heap))) {
         int result = free_owned(heap, span, ptr, checked);
         mm_heap_leave(heap);
         return result;

@@ -13,7 +13,7 @@
  * cleared before the region goes back to vmfree; a thread freeing a block
  * received it through some synchronisation after the entry was written, so
  * relaxed loads suffice on lookup. Lookup is three dependent loads and never
- * blocks; an address outside any region yields NULL.
+ * blocks; an address below 2^48 outside any region yields NULL.
  */
 #ifndef MM_PAGEMAP_H
 #define MM_PAGEMAP_H
@@ -29,13 +29,16 @@ typedef _Atomic(void *) mm_pagemap_node[MM_PAGEMAP_FANOUT];
 
 extern mm_pagemap_node mm_pagemap_root;
 
+/* An address at or above 2^48 is looked up as its low 48 bits: it may find
+ * the span of the region 2^48 below it, but every caller checks the pointer
+ * against the span it found (a slab's block grid and bump pointer, a large
+ * block's start), which an address 2^48 away never passes. */
 static inline mm_span *mm_pagemap_lookup(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    if (MM_UNLIKELY((a >> MM_ADDRESS_BITS) != 0))
-        return NULL;
     mm_pagemap_node *mid = atomic_load_explicit(
-        &mm_pagemap_root[a >> (MM_PAGE_SHIFT + 2 * MM_PAGEMAP_BITS)], memory_order_acquire);
+        &mm_pagemap_root[(a >> (MM_PAGE_SHIFT + 2 * MM_PAGEMAP_BITS)) & MM_PAGEMAP_MASK],
+        memory_order_acquire);
     if (MM_UNLIKELY(mid == NULL))
         return NULL;
     mm_pagemap_node *leaf = atomic_load_explicit(

@@ -21,14 +21,27 @@
 
 #include "core/types.h"
 
-/* The class of a request of `size` <= MM_SMALL_MAX bytes. */
-static inline unsigned mm_size_class(size_t size)
+/* The class of a request of `size` bytes, 129 .. MM_SMALL_MAX: four classes
+ * per doubling. */
+static inline unsigned mm_size_class_above_128(size_t size)
 {
-    if (size <= 128)
-        return size <= 16 ? 0 : (unsigned)((size - 1) >> 4);
     size_t x = size - 1;
     unsigned log2 = 63u - (unsigned)__builtin_clzll((unsigned long long)x);
     return 8 + 4 * (log2 - 7) + (unsigned)((x >> (log2 - 2)) & 3);
+}
+
+/* Requests up to MM_CLASS_TABLE_MAX bytes find their class in a table of
+ * one byte per 16 bytes of size (size_class.c): three instructions on the
+ * fast path. Every class boundary up to there is a multiple of 16. */
+#define MM_CLASS_TABLE_MAX ((size_t)1024)
+extern const uint8_t mm_class_table[MM_CLASS_TABLE_MAX / 16 + 1];
+
+/* The class of a request of `size` <= MM_SMALL_MAX bytes. */
+static inline unsigned mm_size_class(size_t size)
+{
+    if (MM_LIKELY(size <= MM_CLASS_TABLE_MAX))
+        return mm_class_table[(size + 15) >> 4];
+    return mm_size_class_above_128(size);
 }
 
 /* The block size of class `c`. */

@@ -65,6 +65,18 @@
 #define MM_SPAN_GET(span, field) __atomic_load_n(&(span)->field, __ATOMIC_RELAXED)
 #define MM_SPAN_SET(span, field, value) __atomic_store_n(&(span)->field, (value), __ATOMIC_RELAXED)
 
+/* Build macro MM_TRUSTED_FREE (off by default): myfree believes a pointer
+ * that the page map sends to one of the caller's own slabs, skipping the
+ * block-grid check and the double-free mark test of its fast path. It
+ * exists to measure what that detection costs (docs/DECISIONS.md); a bad
+ * pointer then corrupts the heap. myfree_checked, and frees of other
+ * threads' blocks and of large blocks, judge every pointer as always. */
+#if defined(MM_TRUSTED_FREE)
+#define MM_FREE_JUDGES_OWN_BLOCKS 0
+#else
+#define MM_FREE_JUDGES_OWN_BLOCKS 1
+#endif
+
 /* Shift of the reciprocal that turns a slab offset into a block index. */
 #define MM_RECIPROCAL_SHIFT 40
 

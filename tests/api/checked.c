@@ -102,6 +102,23 @@ static void test_foreign(void)
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
         CHECKF(myfree_checked((void *)odd[i]) == -1, "address %#lx",
                (unsigned long)odd[i]);
+    /* A live block's address with bits above the 48th set: the page map
+     * looks up its low 48 bits and finds the block's own span, whose checks
+     * must refuse it. */
+    const size_t sizes[] = {16, 4096, 40000, 1 << 21};
+    const uintptr_t high[] = {(uintptr_t)1 << 48, (uintptr_t)1 << 56, (uintptr_t)0xffffull << 48};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        char *p = mymalloc(sizes[s]);
+        CHECK(p != NULL);
+        for (size_t h = 0; h < sizeof high / sizeof high[0]; h++) {
+            void *alias = (void *)((uintptr_t)p | high[h]);
+            CHECKF(myusable_size(alias) == 0, "usable size of %zu block | %#lx", sizes[s],
+                   (unsigned long)high[h]);
+            CHECKF(myfree_checked(alias) == -1, "%zu block | %#lx", sizes[s],
+                   (unsigned long)high[h]);
+        }
+        CHECKF(myfree_checked(p) == 0, "the %zu block after its aliases were refused", sizes[s]);
+    }
     check_sound(64, "foreign pointers");
     printf("ok myfree_checked: NULL 0; stack, static, code, mmap, wild -1\n");
 }
