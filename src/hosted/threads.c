@@ -87,7 +87,7 @@ static void on_assert_failed(const char *file, int line, const char *condition)
 
 static void on_error(enum mm_error error)
 {
-    errno = error == MM_ERROR_INVALID ? EINVAL : ENOMEM;
+    errno = error == MM_ERROR_INVALID ? EINVAL : error == MM_ERROR_IO ? EIO : ENOMEM;
 }
 
 static void on_fork_child(void)

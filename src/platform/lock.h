@@ -47,6 +47,8 @@
  *   13 MM_LOCK_KERNEL_CALL   the one lock of the KALLOC_SINGLE_LOCK build
  *   14 MM_LOCK_KERNEL_CPU    a CPU's caches; never two at once
  *   15 MM_LOCK_KERNEL_BUDDY  the buddy lists
+ *   protected memory (src/ecc)
+ *   16 MM_LOCK_ECC_TABLE     the table of protected blocks; taken alone
  *
  * Debug builds (MM_DEBUG) check the order at every acquisition, at the line
  * that takes the lock, against a record of the levels the caller holds that
@@ -76,6 +78,7 @@ enum mm_lock_level {
     MM_LOCK_KERNEL_CALL,
     MM_LOCK_KERNEL_CPU,
     MM_LOCK_KERNEL_BUDDY,
+    MM_LOCK_ECC_TABLE,
     MM_LOCK_LEVELS
 };
 

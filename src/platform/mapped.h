@@ -22,6 +22,7 @@
 enum mm_error {
     MM_ERROR_NO_MEMORY = 1, /* memory cannot be had, or the size is absurd */
     MM_ERROR_INVALID,       /* an argument is invalid (an alignment) */
+    MM_ERROR_IO,            /* stored data could not be recovered (ecc_read) */
 };
 
 typedef struct mm_prim_hooks {
