@@ -123,6 +123,10 @@ $(M5_C): $(M5_INPUTS)
 include src/kernel/kernel.mk
 all: $(KERNEL_C) $(KERNEL_H)
 
+# The real-time heap's single-file drop-in (build/rt/mymalloc_rt.[ch]).
+include src/rt/rt.mk
+all: $(RT_C) $(RT_H)
+
 -include tests/tests.mk
 # make bench: the side-by-side benchmark suite (bench/README.md).
 include bench/bench.mk

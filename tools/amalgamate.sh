@@ -4,6 +4,8 @@
 #           lab (freestanding platform, CPU identity)
 #   kernel  OUTDIR/kalloc.c and kalloc.h: the kernel allocator (kernel
 #           platform)
+#   rt      OUTDIR/mymalloc_rt.c and mymalloc_rt.h: the real-time heap (no
+#           platform: its memory is given by the caller)
 # Internal #include "..." lines are dropped: every file they name is pasted
 # in before the files that need it, in the order listed below. The lists
 # must account for every file of the directories they draw from: a source
@@ -43,8 +45,17 @@ platform/freestanding.h"
     name=kalloc
     needs="only kalloc_cpu_current and kalloc_cpu_count from its embedder"
     ;;
+rt)
+    dirs="rt"
+    headers="rt/rt_internal.h"
+    sources="rt/heap.c rt/check.c"
+    left_out=""
+    platform=MM_RT_STANDALONE
+    name=mymalloc_rt
+    needs="nothing from its embedder (memory is given to rt_heap_init)"
+    ;;
 *)
-    echo "amalgamate.sh: unknown target '$target' (m5 or kernel)" >&2
+    echo "amalgamate.sh: unknown target '$target' (m5, kernel or rt)" >&2
     exit 2
     ;;
 esac
@@ -76,6 +87,8 @@ paste_file() {
         paste_file include/mymalloc.h
         paste_file src/m5/lab_spinlock.h
         echo "#endif /* MYMALLOC_M5_H */"
+    elif [ "$target" = rt ]; then
+        paste_file include/mymalloc/rt.h
     else
         paste_file include/mymalloc/kalloc.h
     fi

@@ -1,0 +1,42 @@
+# tests/rt/rules.mk: the real-time heap's tests (included by tests/tests.mk;
+# run by tests/rt/register.sh). Programs, in $(TB)/rt/, all from
+# tests/rt/rt_test.c:
+#   rt_test          linked with build/libmymalloc.a (the library build:
+#                    MM_API exports, errno through the platform)
+#   rt_test-dropin   with the drop-in $(RT_C), compiled as its users compile
+#                    it (plus -g)
+#   rt_test-tsan     the drop-in and the test under ThreadSanitizer,
+#   rt_test-asan     resp. AddressSanitizer + UBSan, with -DMM_DEBUG
+# tests/rt/instr.sh runs rt_test-dropin under callgrind (the instruction
+# bound); tests/rt/dropin.sh checks the drop-in's compile line again.
+#
+#   make test-rt-build   only these
+-include src/rt/rt.mk
+
+TR := $(TB)/rt
+RT_TEST_HDRS := include/mymalloc/rt.h $(wildcard src/rt/*.h)
+RT_DROPIN_CFLAGS := -std=gnu11 -O2 -ffreestanding -fno-builtin -g
+
+$(TR)/rt_test: tests/rt/rt_test.c $(RT_TEST_HDRS) $(LIB_A) | $(TR)/.dir
+	$(TESTS_CC) $(TESTS_CFLAGS) $< -o $@ $(LIB_A) -lpthread
+
+$(TR)/mymalloc_rt.o: $(RT_C) $(RT_H) | $(TR)/.dir
+	$(TESTS_CC) $(RT_DROPIN_CFLAGS) -c $< -o $@
+$(TR)/mymalloc_rt-tsan.o: $(RT_C) $(RT_H) | $(TR)/.dir
+	$(TESTS_CC) $(RT_DROPIN_CFLAGS) $(TESTS_TSAN) $(TESTS_ASSERT) -c $< -o $@
+$(TR)/mymalloc_rt-asan.o: $(RT_C) $(RT_H) | $(TR)/.dir
+	$(TESTS_CC) $(RT_DROPIN_CFLAGS) $(TESTS_ASAN) $(TESTS_ASSERT) -c $< -o $@
+
+RT_TEST_DROPIN_CFLAGS := $(TESTS_CFLAGS) -DRT_TEST_DROPIN -I$(RT_DIR)
+$(TR)/rt_test-dropin: tests/rt/rt_test.c $(TR)/mymalloc_rt.o
+	$(TESTS_CC) $(RT_TEST_DROPIN_CFLAGS) $^ -o $@ -lpthread
+$(TR)/rt_test-tsan: tests/rt/rt_test.c $(TR)/mymalloc_rt-tsan.o
+	$(TESTS_CC) $(RT_TEST_DROPIN_CFLAGS) $(TESTS_TSAN) $^ -o $@ -lpthread
+$(TR)/rt_test-asan: tests/rt/rt_test.c $(TR)/mymalloc_rt-asan.o
+	$(TESTS_CC) $(RT_TEST_DROPIN_CFLAGS) $(TESTS_ASAN) $^ -o $@ -lpthread
+
+RT_TEST_BINS := $(addprefix $(TR)/,rt_test rt_test-dropin rt_test-tsan rt_test-asan)
+TESTS_SUITE_BINS += $(RT_TEST_BINS)
+
+.PHONY: test-rt-build
+test-rt-build: $(RT_TEST_BINS)
