@@ -18,7 +18,7 @@
 #include "core/heap.h"
 #include "core/identity.h"
 #include "core/large.h"
-#include "core/memops.h"
+#include "platform/memops.h"
 #include "core/pagemap.h"
 #include "core/remote.h"
 #include "core/size_class.h"

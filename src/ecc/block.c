@@ -21,7 +21,7 @@
  */
 #include "ecc/table.h"
 
-#include "core/memops.h"
+#include "platform/memops.h"
 
 #define ECC_MAX_SIZE ((uint64_t)1 << 40)
 

@@ -9,7 +9,7 @@
  * of w's set bits, and every kernel computes exactly that.
  */
 #include "ecc/codec.h"
-#include "core/memops.h"
+#include "platform/memops.h"
 
 /* The columns of data bits 8j .. 8j+7: the weight-3 bytes in increasing
  * order, then the weight-5 rotations of 0x1f. */

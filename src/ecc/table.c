@@ -11,7 +11,7 @@
  */
 #include "ecc/table.h"
 
-#include "core/memops.h"
+#include "platform/memops.h"
 
 uint64_t ecc_directory[3][ECC_DIRECTORY_WORDS];
 

@@ -16,7 +16,7 @@
  * in it (unless a new pool took that address). It is touched by create,
  * clear, destroy and stats only, never by palloc or pfree.
  */
-#include "core/memops.h"
+#include "platform/memops.h"
 #include "pool/pool_internal.h"
 
 /* ---- the set of live pools ------------------------------------------------- */

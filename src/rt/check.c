@@ -76,8 +76,8 @@ RT_API int rt_heap_check(rt_heap_t *heap)
         return -1;
     size_t free_blocks[RT_CLASSES];
     uint64_t free_sum[RT_CLASSES];
-    rt_clear(free_blocks, sizeof(free_blocks));
-    rt_clear(free_sum, sizeof(free_sum));
+    mm_zero(free_blocks, sizeof(free_blocks));
+    mm_zero(free_sum, sizeof(free_sum));
     size_t live = 0;
     for (uintptr_t block = heap->start; block < heap->top;) {
         uint64_t word = atomic_load_explicit(rt_header_of(block), memory_order_relaxed);

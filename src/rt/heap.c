@@ -32,7 +32,7 @@ RT_API rt_heap_t *rt_heap_init(void *memory, size_t bytes)
     if (memory == NULL || limit < base || start > limit || limit - start < 16)
         return NULL;
     struct rt_heap *heap = (struct rt_heap *)heap_at;
-    rt_clear(heap, sizeof(*heap));
+    mm_zero(heap, sizeof(*heap));
     heap->start = heap->top = start;
     heap->end = limit;
     heap->salt = ((uint64_t)heap_at * 0x9e3779b97f4a7c15u) | 1u;
@@ -245,7 +245,7 @@ RT_API void *rt_realloc(rt_heap_t *heap, void *ptr, size_t size)
     if (moved == NULL)
         return NULL;
     size_t usable = block + block_size - (uintptr_t)ptr;
-    rt_copy(moved, ptr, usable < size ? usable : size);
+    mm_copy(moved, ptr, usable < size ? usable : size);
     rt_release(heap, ptr);
     return moved;
 }

@@ -15,7 +15,7 @@ RT_DIR := $(BUILD)/rt
 RT_C := $(RT_DIR)/mymalloc_rt.c
 RT_H := $(RT_DIR)/mymalloc_rt.h
 RT_CHECK_DIR := $(RT_DIR)/dropin-check
-RT_INPUTS := tools/amalgamate.sh include/mymalloc/rt.h $(wildcard src/rt/*.c src/rt/*.h)
+RT_INPUTS := tools/amalgamate.sh include/mymalloc/rt.h src/platform/memops.h $(wildcard src/rt/*.c src/rt/*.h)
 
 $(RT_H): $(RT_C)
 $(RT_C): $(RT_INPUTS)

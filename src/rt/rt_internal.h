@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "platform/memops.h"
+
 #if defined(MM_RT_STANDALONE)
 #define RT_API
 #define RT_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -123,32 +125,6 @@ static inline bool rt_is_class_size(size_t size)
 {
     return size >= 16 && size <= rt_class_size(RT_CLASSES - 1) &&
            rt_class_size(rt_class_of(size - RT_HEADER_BYTES)) == size;
-}
-
-/* Bulk copy and clear without libc: `rep movsb`/`rep stosb` on x86_64, a
- * byte loop through a volatile pointer elsewhere (which no compiler turns
- * into a call to memcpy or memset). */
-static inline void rt_copy(void *dst, const void *src, size_t n)
-{
-#if defined(__x86_64__)
-    __asm__ __volatile__("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-#else
-    volatile unsigned char *d = dst;
-    const unsigned char *s = src;
-    while (n-- > 0)
-        *d++ = *s++;
-#endif
-}
-
-static inline void rt_clear(void *dst, size_t n)
-{
-#if defined(__x86_64__)
-    __asm__ __volatile__("rep stosb" : "+D"(dst), "+c"(n) : "a"(0) : "memory");
-#else
-    volatile unsigned char *d = dst;
-    while (n-- > 0)
-        *d++ = 0;
-#endif
 }
 
 #endif /* MM_RT_INTERNAL_H */

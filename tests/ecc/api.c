@@ -38,29 +38,16 @@
 #include <unistd.h>
 
 #include "ecc/table.h"
+#include "check.h"
 #include "mymalloc/ecc.h"
 #include "platform/mapped.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            failures++;                                                                        \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                               \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-        }                                                                                      \
-    } while (0)
 
 static _Thread_local uint64_t rng_state;
 static uint64_t rnd(void)
 {
     if (rng_state == 0)
         rng_state = 0x9e3779b97f4a7c15ULL ^ (uint64_t)pthread_self();
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return check_xorshift(&rng_state);
 }
 
 static const char *code_name(enum ecc_code code) { return code == ECC_TMR ? "tmr" : "secded"; }
@@ -653,8 +640,8 @@ int main(int argc, char **argv)
         test_scrubber();
     if (all || strcmp(which, "threads") == 0)
         test_threads(seconds);
-    if (failures) {
-        printf("ecc api %s: %d failures\n", which, failures);
+    if (check_failures) {
+        printf("ecc api %s: %d failures\n", which, check_failures);
         return 1;
     }
     printf("ecc api %s: passed\n", which);

@@ -20,26 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "ecc/codec.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            failures++;                                                                        \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                               \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-        }                                                                                      \
-    } while (0)
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return check_xorshift(&rng_state);
 }
 
 static uint8_t column[64];
@@ -227,8 +215,8 @@ int main(void)
     test_tmr();
     printf("FIGURES: kernels_tested=%d singles_corrected=%ld/%d doubles_detected=%ld/%d\n", kernels,
            singles_corrected, 2000 * 72, doubles_detected, 200 * 72 * 71 / 2);
-    if (failures) {
-        printf("codec: %d failures\n", failures);
+    if (check_failures) {
+        printf("codec: %d failures\n", check_failures);
         return 1;
     }
     printf("codec: passed\n");

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "ecc/table.h"
+#include "check.h"
 #include "ecc/shared.h"
 #include "mymalloc/ecc.h"
 
@@ -52,13 +53,6 @@ static struct block shared_blocks[SHARED_BLOCKS];
 static struct block *own_blocks[MAX_WORKERS];
 static _Atomic uint64_t reads, writes, allocs, frees, wrong_reads, io_errors;
 
-static uint64_t rnd(uint64_t *state)
-{
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
-}
 
 /* ---- words the handler saw uncorrectable, until rewritten ------------------------ */
 
@@ -154,13 +148,13 @@ static void publish_areas(void)
 static size_t random_size(uint64_t *state)
 {
     static const size_t sizes[] = {8, 13, 64, 100, 512, 1000, 4096, 9000, 65536};
-    return sizes[rnd(state) % (sizeof sizes / sizeof sizes[0])] + rnd(state) % 3;
+    return sizes[check_xorshift(state) % (sizeof sizes / sizeof sizes[0])] + check_xorshift(state) % 3;
 }
 
 static void fill(struct block *block, size_t offset, size_t n, uint64_t *state)
 {
     for (size_t i = 0; i < n; i++)
-        block->shadow[offset + i] = (unsigned char)rnd(state);
+        block->shadow[offset + i] = (unsigned char)check_xorshift(state);
 }
 
 static void block_create(struct block *block, size_t size, enum ecc_code code, uint64_t *state)
@@ -217,8 +211,8 @@ static void verify(struct block *block, size_t offset, size_t n, unsigned char *
 
 static void random_range(struct block *block, uint64_t *state, size_t *offset, size_t *n)
 {
-    *offset = rnd(state) % block->size;
-    *n = 1 + rnd(state) % (block->size - *offset);
+    *offset = check_xorshift(state) % block->size;
+    *n = 1 + check_xorshift(state) % (block->size - *offset);
     if (*n > 4096)
         *n = 4096;
 }
@@ -232,13 +226,13 @@ static void *worker(void *arg)
         safe_point();
         size_t offset, n;
         struct block *block;
-        if (rnd(&state) % 3 == 0) {
-            block = &shared_blocks[rnd(&state) % SHARED_BLOCKS];
+        if (check_xorshift(&state) % 3 == 0) {
+            block = &shared_blocks[check_xorshift(&state) % SHARED_BLOCKS];
             random_range(block, &state, &offset, &n);
             verify(block, offset, n, buffer);
             continue;
         }
-        block = &own_blocks[id][rnd(&state) % (size_t)blocks_per_worker];
+        block = &own_blocks[id][check_xorshift(&state) % (size_t)blocks_per_worker];
         random_range(block, &state, &offset, &n);
         verify(block, offset, n, buffer);
         fill(block, offset, n, &state);
@@ -262,7 +256,7 @@ static void *churner(void *arg)
         blocks[i].handle = NULL;
     while (!atomic_load(&shared->stop)) {
         safe_point();
-        struct block *block = &blocks[rnd(&state) % CHURN];
+        struct block *block = &blocks[check_xorshift(&state) % CHURN];
         if (block->handle != NULL) {
             verify(block, 0, block->size, buffer);
             ecc_free(block->handle);
@@ -270,7 +264,7 @@ static void *churner(void *arg)
             block->handle = NULL;
             atomic_fetch_add(&frees, 1);
         } else {
-            block_create(block, random_size(&state), (enum ecc_code)(rnd(&state) % 2), &state);
+            block_create(block, random_size(&state), (enum ecc_code)(check_xorshift(&state) % 2), &state);
             atomic_fetch_add(&allocs, 1);
         }
         publish_areas();

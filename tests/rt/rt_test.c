@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+
 #ifdef RT_TEST_DROPIN
 #include "mymalloc_rt.h"
 #else
@@ -46,7 +48,8 @@ static void fail(const char *fmt, ...)
     va_end(ap);
     exit(1);
 }
-#define CHECK(cond, ...) \
+/* A failed condition ends the test at once (later steps build on it). */
+#define REQUIRE(cond, ...) \
     do { \
         if (!(cond)) \
             fail(__VA_ARGS__); \
@@ -55,10 +58,7 @@ static void fail(const char *fmt, ...)
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return check_xorshift(&rng_state);
 }
 
 /* The size classes, modelled independently of src/rt: the block for a
@@ -122,14 +122,14 @@ static void expect_errno(int expected, const char *what)
     (void)expected;
     (void)what;
 #else
-    CHECK(errno == expected, "%s: errno %d, expected %d", what, errno, expected);
+    REQUIRE(errno == expected, "%s: errno %d, expected %d", what, errno, expected);
 #endif
 }
 
 static void *big_buffer(size_t bytes)
 {
     void *p = malloc(bytes);
-    CHECK(p != NULL, "cannot get %zu bytes for the test's heap", bytes);
+    REQUIRE(p != NULL, "cannot get %zu bytes for the test's heap", bytes);
     return p;
 }
 
@@ -138,115 +138,115 @@ static void case_basic(void)
 {
     size_t bytes = 1 << 20;
     char *buf = big_buffer(bytes + 64);
-    CHECK(rt_heap_init(NULL, bytes) == NULL, "init with NULL memory");
-    CHECK(rt_heap_init(buf, 100) == NULL, "init with 100 bytes");
-    CHECK(rt_heap_init(buf, rt_heap_required(0, 0) - 80) == NULL, "init below the minimum");
-    CHECK(rt_heap_init(buf, rt_heap_required(0, 0)) != NULL, "init at the minimum");
+    REQUIRE(rt_heap_init(NULL, bytes) == NULL, "init with NULL memory");
+    REQUIRE(rt_heap_init(buf, 100) == NULL, "init with 100 bytes");
+    REQUIRE(rt_heap_init(buf, rt_heap_required(0, 0) - 80) == NULL, "init below the minimum");
+    REQUIRE(rt_heap_init(buf, rt_heap_required(0, 0)) != NULL, "init at the minimum");
     for (int offset = 0; offset < 64; offset += 7) {
         rt_heap_t *h = rt_heap_init(buf + offset, bytes);
-        CHECK(h != NULL, "init at offset %d", offset);
-        CHECK((uintptr_t)h >= (uintptr_t)(buf + offset), "heap state outside the memory");
+        REQUIRE(h != NULL, "init at offset %d", offset);
+        REQUIRE((uintptr_t)h >= (uintptr_t)(buf + offset), "heap state outside the memory");
         for (size_t s = 0; s < 3000; s += 1 + s / 8) {
             char *p = rt_malloc(h, s);
-            CHECK(p != NULL, "malloc(%zu)", s);
-            CHECK(((uintptr_t)p & 15) == 0, "malloc(%zu) not 16-aligned", s);
-            CHECK(p >= buf + offset && p + s <= buf + offset + bytes, "block outside the memory");
+            REQUIRE(p != NULL, "malloc(%zu)", s);
+            REQUIRE(((uintptr_t)p & 15) == 0, "malloc(%zu) not 16-aligned", s);
+            REQUIRE(p >= buf + offset && p + s <= buf + offset + bytes, "block outside the memory");
             size_t usable = rt_usable_size(h, p);
-            CHECK(usable >= s && usable + 8 == model_block(s), "usable_size(%zu) = %zu", s, usable);
+            REQUIRE(usable >= s && usable + 8 == model_block(s), "usable_size(%zu) = %zu", s, usable);
         }
-        CHECK(rt_heap_check(h) == 0, "check after mallocs");
+        REQUIRE(rt_heap_check(h) == 0, "check after mallocs");
     }
     rt_heap_t *h = rt_heap_init(buf, bytes);
     rt_set_error_handler(h, on_error);
     void *z1 = rt_malloc(h, 0), *z2 = rt_malloc(h, 0);
-    CHECK(z1 != NULL && z2 != NULL && z1 != z2, "malloc(0) gives unique blocks");
+    REQUIRE(z1 != NULL && z2 != NULL && z1 != z2, "malloc(0) gives unique blocks");
     errno = 0;
-    CHECK(rt_malloc(h, SIZE_MAX) == NULL, "malloc(SIZE_MAX)");
+    REQUIRE(rt_malloc(h, SIZE_MAX) == NULL, "malloc(SIZE_MAX)");
     expect_errno(ENOMEM, "malloc(SIZE_MAX)");
     errno = 0;
-    CHECK(rt_malloc(h, ((size_t)1 << 46) + 1) == NULL, "malloc(2^46 + 1)");
+    REQUIRE(rt_malloc(h, ((size_t)1 << 46) + 1) == NULL, "malloc(2^46 + 1)");
     expect_errno(ENOMEM, "malloc(2^46 + 1)");
     errno = 0;
-    CHECK(rt_malloc(h, bytes) == NULL, "malloc larger than the heap");
+    REQUIRE(rt_malloc(h, bytes) == NULL, "malloc larger than the heap");
     expect_errno(ENOMEM, "malloc larger than the heap");
     size_t bad_alignments[] = {0, 3, 24, 48, 100, SIZE_MAX};
     for (size_t i = 0; i < sizeof(bad_alignments) / sizeof(bad_alignments[0]); i++) {
         errno = 0;
-        CHECK(rt_aligned_alloc(h, bad_alignments[i], 16) == NULL, "alignment %zu accepted",
+        REQUIRE(rt_aligned_alloc(h, bad_alignments[i], 16) == NULL, "alignment %zu accepted",
               bad_alignments[i]);
         expect_errno(EINVAL, "bad alignment");
     }
     errno = 0;
-    CHECK(rt_aligned_alloc(h, (size_t)1 << 62, 16) == NULL, "alignment 2^62");
+    REQUIRE(rt_aligned_alloc(h, (size_t)1 << 62, 16) == NULL, "alignment 2^62");
     expect_errno(ENOMEM, "alignment 2^62");
-    CHECK(rt_aligned_alloc(h, 64, SIZE_MAX) == NULL, "aligned SIZE_MAX");
+    REQUIRE(rt_aligned_alloc(h, 64, SIZE_MAX) == NULL, "aligned SIZE_MAX");
     for (size_t a = 1; a <= 65536; a *= 2) {
         for (size_t s = 0; s < 300; s += 37) {
             char *p = rt_aligned_alloc(h, a, s);
-            CHECK(p != NULL, "aligned_alloc(%zu, %zu)", a, s);
-            CHECK(((uintptr_t)p & (a - 1)) == 0 && ((uintptr_t)p & 15) == 0,
+            REQUIRE(p != NULL, "aligned_alloc(%zu, %zu)", a, s);
+            REQUIRE(((uintptr_t)p & (a - 1)) == 0 && ((uintptr_t)p & 15) == 0,
                   "aligned_alloc(%zu) gave %p", a, (void *)p);
-            CHECK(rt_usable_size(h, p) >= s, "aligned usable size");
+            REQUIRE(rt_usable_size(h, p) >= s, "aligned usable size");
             tag(p, s, a + s);
             check_tag(p, s, a + s);
             rt_free(h, p);
-            CHECK(rt_usable_size(h, p) == 0, "usable size of a freed aligned block");
+            REQUIRE(rt_usable_size(h, p) == 0, "usable size of a freed aligned block");
         }
     }
     /* realloc */
     char *p = rt_realloc(h, NULL, 40);
-    CHECK(p != NULL && rt_usable_size(h, p) >= 40, "realloc(NULL, 40)");
+    REQUIRE(p != NULL && rt_usable_size(h, p) >= 40, "realloc(NULL, 40)");
     tag(p, 40, 7);
     char *q = rt_realloc(h, p, 36);
-    CHECK(q == p, "realloc within the class moves");
+    REQUIRE(q == p, "realloc within the class moves");
     q = rt_realloc(h, p, 5000);
-    CHECK(q != NULL && q != p, "realloc grow");
+    REQUIRE(q != NULL && q != p, "realloc grow");
     check_tag(q, 40, 7);
-    CHECK(rt_usable_size(h, p) == 0, "old block still live after a move");
+    REQUIRE(rt_usable_size(h, p) == 0, "old block still live after a move");
     errno = 0;
-    CHECK(rt_realloc(h, q, SIZE_MAX) == NULL, "realloc SIZE_MAX");
+    REQUIRE(rt_realloc(h, q, SIZE_MAX) == NULL, "realloc SIZE_MAX");
     expect_errno(ENOMEM, "realloc SIZE_MAX");
     check_tag(q, 40, 7);
     char *r = rt_realloc(h, q, 20);
-    CHECK(r != NULL && r != q, "realloc shrink to another class");
+    REQUIRE(r != NULL && r != q, "realloc shrink to another class");
     check_tag(r, 20, 7);
-    CHECK(rt_realloc(h, r, 0) == NULL && rt_usable_size(h, r) == 0, "realloc(p, 0) frees");
+    REQUIRE(rt_realloc(h, r, 0) == NULL && rt_usable_size(h, r) == 0, "realloc(p, 0) frees");
     char *al = rt_aligned_alloc(h, 256, 100);
     tag(al, 100, 9);
     char *moved = rt_realloc(h, al, 100);
-    CHECK(moved != NULL, "realloc of an aligned block");
+    REQUIRE(moved != NULL, "realloc of an aligned block");
     check_tag(moved, 100, 9);
     rt_free(h, moved);
-    CHECK(reports_double == 0 && reports_invalid == 0, "unexpected reports");
-    CHECK(rt_heap_check(h) == 0, "check after basic");
+    REQUIRE(reports_double == 0 && reports_invalid == 0, "unexpected reports");
+    REQUIRE(rt_heap_check(h) == 0, "check after basic");
 
     /* exhaustion: fill a small heap, then everything comes back */
     size_t small = rt_heap_required(0, 0) + 4096;
     rt_heap_t *s = rt_heap_init(buf, small);
     struct rt_heap_stats st;
     rt_heap_stats(s, &st);
-    CHECK(st.capacity >= 4096 && st.capacity < small && st.live_bytes == 0 &&
+    REQUIRE(st.capacity >= 4096 && st.capacity < small && st.live_bytes == 0 &&
               st.free_bytes == st.capacity && st.largest_free + 8 <= st.capacity,
           "stats of an empty heap");
     void *blocks[512];
     int n = 0;
     while ((blocks[n] = rt_malloc(s, 100)) != NULL)
         n++;
-    CHECK(n == (int)(st.capacity / model_block(100)), "%d blocks of 100 in %zu bytes", n,
+    REQUIRE(n == (int)(st.capacity / model_block(100)), "%d blocks of 100 in %zu bytes", n,
           st.capacity);
     rt_heap_stats(s, &st);
-    CHECK(st.live_bytes == (size_t)n * model_block(100) && st.largest_free < 100,
+    REQUIRE(st.live_bytes == (size_t)n * model_block(100) && st.largest_free < 100,
           "stats of a full heap");
-    CHECK(rt_heap_check(s) == 0, "check of a full heap");
+    REQUIRE(rt_heap_check(s) == 0, "check of a full heap");
     for (int i = 0; i < n; i++)
         rt_free(s, blocks[i]);
     rt_heap_stats(s, &st);
-    CHECK(st.live_bytes == 0 && st.peak_live_bytes == (size_t)n * model_block(100) &&
+    REQUIRE(st.live_bytes == 0 && st.peak_live_bytes == (size_t)n * model_block(100) &&
               st.largest_free >= 100,
           "stats after freeing all");
     for (int i = 0; i < n; i++)
-        CHECK(rt_malloc(s, 100) != NULL, "freed blocks not reused");
-    CHECK(rt_heap_check(s) == 0, "check after reuse");
+        REQUIRE(rt_malloc(s, 100) != NULL, "freed blocks not reused");
+    REQUIRE(rt_heap_check(s) == 0, "check after reuse");
     free(buf);
     printf("FIGURES: blocks of 100 B in a 4 KiB heap: %d\n", n);
 }
@@ -293,12 +293,12 @@ static void case_random(long steps, int check_every)
                 size_t size = random_size();
                 char *q = rt_realloc(h, s->p, size);
                 if (size == 0) {
-                    CHECK(q == NULL, "realloc(p, 0) returned a block");
+                    REQUIRE(q == NULL, "realloc(p, 0) returned a block");
                     live -= s->block;
                     s->p = NULL;
                     continue;
                 }
-                CHECK(q != NULL, "realloc to %zu failed", size);
+                REQUIRE(q != NULL, "realloc to %zu failed", size);
                 size_t keep = s->size < size ? s->size : size;
                 check_tag_kept(q, s->size, keep, s->id);
                 live -= s->block;
@@ -319,21 +319,21 @@ static void case_random(long steps, int check_every)
                 nulls++;
                 continue;
             }
-            CHECK(((uintptr_t)s->p & 15) == 0, "block not 16-aligned");
-            CHECK(!alignment || ((uintptr_t)s->p & (alignment - 1)) == 0, "alignment %zu",
+            REQUIRE(((uintptr_t)s->p & 15) == 0, "block not 16-aligned");
+            REQUIRE(!alignment || ((uintptr_t)s->p & (alignment - 1)) == 0, "alignment %zu",
                   alignment);
             s->size = size;
             s->block = model_block(alignment > 16 ? size + alignment - 16 : size);
         }
         s->id = rng();
-        CHECK(rt_usable_size(h, s->p) >= s->size, "usable size below the request");
+        REQUIRE(rt_usable_size(h, s->p) >= s->size, "usable size below the request");
         tag(s->p, s->size, s->id);
         live += s->block;
         if (step % check_every == 0) {
-            CHECK(rt_heap_check(h) == 0, "rt_heap_check failed at step %ld", step);
+            REQUIRE(rt_heap_check(h) == 0, "rt_heap_check failed at step %ld", step);
             struct rt_heap_stats st;
             rt_heap_stats(h, &st);
-            CHECK(st.live_bytes == live, "live bytes %zu, model %zu at step %ld", st.live_bytes,
+            REQUIRE(st.live_bytes == live, "live bytes %zu, model %zu at step %ld", st.live_bytes,
                   live, step);
         }
     }
@@ -344,9 +344,9 @@ static void case_random(long steps, int check_every)
         }
     struct rt_heap_stats st;
     rt_heap_stats(h, &st);
-    CHECK(st.live_bytes == 0 && rt_heap_check(h) == 0, "heap not empty at the end");
-    CHECK(nulls == 0, "%zu NULLs in a heap far larger than the live data", nulls);
-    CHECK(reports_double == 0 && reports_invalid == 0, "unexpected reports");
+    REQUIRE(st.live_bytes == 0 && rt_heap_check(h) == 0, "heap not empty at the end");
+    REQUIRE(nulls == 0, "%zu NULLs in a heap far larger than the live data", nulls);
+    REQUIRE(reports_double == 0 && reports_invalid == 0, "unexpected reports");
     printf("FIGURES: steps=%ld peak_live=%zu KiB\n", steps, st.peak_live_bytes >> 10);
     free(buf);
 }
@@ -356,13 +356,13 @@ static void same_stats(rt_heap_t *h, const struct rt_heap_stats *before, const c
 {
     struct rt_heap_stats now;
     rt_heap_stats(h, &now);
-    CHECK(memcmp(&now, before, sizeof(now)) == 0, "%s changed the heap's statistics", what);
-    CHECK(rt_heap_check(h) == 0, "%s broke the heap", what);
+    REQUIRE(memcmp(&now, before, sizeof(now)) == 0, "%s changed the heap's statistics", what);
+    REQUIRE(rt_heap_check(h) == 0, "%s broke the heap", what);
 }
 
 static void expect_report(int doubles, int invalids, const char *what)
 {
-    CHECK(reports_double == doubles && reports_invalid == invalids,
+    REQUIRE(reports_double == doubles && reports_invalid == invalids,
           "%s: reports double=%d invalid=%d, expected %d %d", what, reports_double,
           reports_invalid, doubles, invalids);
 }
@@ -401,11 +401,11 @@ static void case_bad(void)
         rt_free(h, bad[i].ptr);
         *(bad[i].is_double ? &doubles : &invalids) += 1;
         expect_report(doubles, invalids, bad[i].what);
-        CHECK(last_reported == bad[i].ptr, "%s: wrong pointer reported", bad[i].what);
+        REQUIRE(last_reported == bad[i].ptr, "%s: wrong pointer reported", bad[i].what);
         same_stats(h, &st, bad[i].what);
-        CHECK(rt_usable_size(h, bad[i].ptr) == 0, "%s has a usable size", bad[i].what);
+        REQUIRE(rt_usable_size(h, bad[i].ptr) == 0, "%s has a usable size", bad[i].what);
         errno = 0;
-        CHECK(rt_realloc(h, bad[i].ptr, 10) == NULL, "%s reallocated", bad[i].what);
+        REQUIRE(rt_realloc(h, bad[i].ptr, 10) == NULL, "%s reallocated", bad[i].what);
         expect_errno(EINVAL, "realloc of a bad pointer");
         *(bad[i].is_double ? &doubles : &invalids) += 1;
         expect_report(doubles, invalids, bad[i].what);
@@ -423,29 +423,29 @@ static void case_bad(void)
     uint64_t *header_b = (uint64_t *)(b - 8);
     uint64_t saved = *header_b;
     *header_b ^= 0x30; /* another size */
-    CHECK(rt_heap_check(h) == -1, "a live header with another size not found");
+    REQUIRE(rt_heap_check(h) == -1, "a live header with another size not found");
     *header_b = saved ^ ((uint64_t)1 << 52); /* check bits */
-    CHECK(rt_heap_check(h) == -1, "a live header with broken check bits not found");
+    REQUIRE(rt_heap_check(h) == -1, "a live header with broken check bits not found");
     *header_b = saved;
-    CHECK(rt_heap_check(h) == 0, "restored header");
+    REQUIRE(rt_heap_check(h) == 0, "restored header");
     memset(a, 0x41, rt_usable_size(h, a) + 8); /* overrun into b's header */
-    CHECK(rt_heap_check(h) == -1, "an overrun into the next header not found");
+    REQUIRE(rt_heap_check(h) == -1, "an overrun into the next header not found");
     *header_b = saved;
-    CHECK(rt_heap_check(h) == 0, "restored after overrun");
+    REQUIRE(rt_heap_check(h) == 0, "restored after overrun");
     void **link_c = (void **)c;
     void *saved_link = *link_c;
     *link_c = a - 8; /* the free list now runs into a live block */
-    CHECK(rt_heap_check(h) == -1, "a free list into a live block not found");
+    REQUIRE(rt_heap_check(h) == -1, "a free list into a live block not found");
     *link_c = c - 8; /* a cycle */
-    CHECK(rt_heap_check(h) == -1, "a cycle in a free list not found");
+    REQUIRE(rt_heap_check(h) == -1, "a cycle in a free list not found");
     *link_c = saved_link;
-    CHECK(rt_heap_check(h) == 0, "restored link");
+    REQUIRE(rt_heap_check(h) == 0, "restored link");
     uint64_t *header_c = (uint64_t *)(c - 8);
     saved = *header_c;
     *header_c = (saved & ~(uint64_t)0xf) | 0x5; /* a free block marked live */
-    CHECK(rt_heap_check(h) == -1, "a listed block marked live not found");
+    REQUIRE(rt_heap_check(h) == -1, "a listed block marked live not found");
     *header_c = saved;
-    CHECK(rt_heap_check(h) == 0, "restored free header");
+    REQUIRE(rt_heap_check(h) == 0, "restored free header");
     printf("FIGURES: bad pointers reported=%d (double=%d invalid=%d), corruptions found=7\n",
            doubles + invalids, doubles, invalids);
     free(buf);
@@ -566,7 +566,7 @@ static size_t run_adversary(int which, size_t cap, size_t max_request, size_t by
         adversary_doubling(&a);
     else
         adversary_random(&a, 200000);
-    CHECK(rt_heap_check(a.h) == 0, "heap broken by adversary %d", which);
+    REQUIRE(rt_heap_check(a.h) == 0, "heap broken by adversary %d", which);
     struct rt_heap_stats st;
     rt_heap_stats(a.h, &st);
     *peak = st.peak_live_bytes;
@@ -592,7 +592,7 @@ static void case_sizing(void)
             size_t peak;
             /* Offset 1: rt_heap_init loses the most to alignment. */
             size_t nulls = run_adversary(which, M, n, required, 1, &peak);
-            CHECK(nulls == 0, "adversary %s, M=%zu n=%zu: NULL in rt_heap_required = %zu bytes",
+            REQUIRE(nulls == 0, "adversary %s, M=%zu n=%zu: NULL in rt_heap_required = %zu bytes",
                   names[which], M, n, required);
             printf("sizing M=%zu n=%zu %s: no NULL in %zu bytes (peak live blocks %zu)\n", M, n,
                    names[which], required, peak);
@@ -606,8 +606,8 @@ static void case_sizing(void)
             else
                 hi = mid;
         }
-        CHECK(required - hi <= 128, "the bound is loose: %zu needed, %zu asked", hi, required);
-        CHECK(run_adversary(0, M, n, hi - 32, 0, &peak) != 0, "survives below the bound");
+        REQUIRE(required - hi <= 128, "the bound is loose: %zu needed, %zu asked", hi, required);
+        REQUIRE(run_adversary(0, M, n, hi - 32, 0, &peak) != 0, "survives below the bound");
         double log_n = 0;
         for (size_t x = 1; x < n; x *= 2)
             log_n++;
@@ -680,7 +680,7 @@ static void case_threads(int threads, long ops)
     for (long i = 0; i < ops; i++) {
         size_t size = random_size() % 2048;
         char *p = rt_malloc(shared_heap, size);
-        CHECK(p != NULL, "owner's malloc failed");
+        REQUIRE(p != NULL, "owner's malloc failed");
         uint64_t id = rng();
         tag(p, size, id);
         if (i % 2) {
@@ -706,9 +706,9 @@ static void case_threads(int threads, long ops)
             rt_free(shared_heap, own[k]);
     struct rt_heap_stats st;
     rt_heap_stats(shared_heap, &st);
-    CHECK(st.live_bytes == 0, "live bytes %zu after every block was freed", st.live_bytes);
-    CHECK(rt_heap_check(shared_heap) == 0, "heap broken by cross-thread frees");
-    CHECK(reports_double == 0 && reports_invalid == 0, "unexpected reports");
+    REQUIRE(st.live_bytes == 0, "live bytes %zu after every block was freed", st.live_bytes);
+    REQUIRE(rt_heap_check(shared_heap) == 0, "heap broken by cross-thread frees");
+    REQUIRE(reports_double == 0 && reports_invalid == 0, "unexpected reports");
 
     /* Racing double frees: two threads free the same block at once; one
      * succeeds, the other is reported, the heap stays sound. */
@@ -724,10 +724,10 @@ static void case_threads(int threads, long ops)
     }
     pthread_join(r1, NULL);
     pthread_join(r2, NULL);
-    CHECK(reports_double == rounds && reports_invalid == 0, "racing double frees: %d reports in %ld rounds",
+    REQUIRE(reports_double == rounds && reports_invalid == 0, "racing double frees: %d reports in %ld rounds",
           reports_double, rounds);
     rt_heap_stats(shared_heap, &st);
-    CHECK(st.live_bytes == 0 && rt_heap_check(shared_heap) == 0, "heap after racing frees");
+    REQUIRE(st.live_bytes == 0 && rt_heap_check(shared_heap) == 0, "heap after racing frees");
     printf("FIGURES: threads=%d cross-thread frees=%ld racing double frees caught=%ld/%ld\n",
            threads, ops / 2, rounds, rounds);
     free(queue);
@@ -772,7 +772,7 @@ static void case_calls(void)
         rt_free(h, kept[i]);
     rt_free(h, NULL);
     rt_free(h, buf);
-    CHECK(rt_heap_check(h) == 0, "calls case broke the heap");
+    REQUIRE(rt_heap_check(h) == 0, "calls case broke the heap");
     free(buf);
 }
 

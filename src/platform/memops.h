@@ -1,6 +1,6 @@
 /*
- * memops.h: copying and clearing memory, for realloc and calloc, without
- * libc. On x86_64 `rep movsb` and `rep stosb`, which fast-string microcode
+ * memops.h: copying and clearing memory without libc, for realloc and
+ * calloc, the modules and the real-time drop-in. On x86_64 `rep movsb` and `rep stosb`, which fast-string microcode
  * runs at memcpy speed for the kilobytes and megabytes realloc and calloc
  * move; elsewhere a byte loop through a volatile pointer, which no compiler
  * turns back into a call to memcpy (slow, but the core stays libc-free).
