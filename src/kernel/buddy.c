@@ -83,16 +83,14 @@ uint32_t mmk_buddy_take(struct mmk_heap *heap, unsigned order)
     return take_split(heap, (unsigned)__builtin_ctz(large_enough), order);
 }
 
-uint32_t mmk_buddy_take_upto(struct mmk_heap *heap, unsigned order, unsigned *got)
+uint32_t mmk_buddy_take_smallest(struct mmk_heap *heap, unsigned most, unsigned *got)
 {
-    uint32_t smaller = heap->free_orders & ((1u << order) - 1);
-    if ((heap->free_orders & ~smaller) == 0) {
-        if (smaller == 0)
-            return MMK_NIL;
-        order = 31u - (unsigned)__builtin_clz(smaller);
-    }
-    *got = order;
-    return mmk_buddy_take(heap, order);
+    if (heap->free_orders == 0)
+        return MMK_NIL;
+    unsigned have = (unsigned)__builtin_ctz(heap->free_orders);
+    *got = have < most ? have : most;
+    MM_ASSERT(*got <= most && (heap->free_orders & ((1u << *got) - 1)) == 0);
+    return take_split(heap, have, *got);
 }
 
 void mmk_buddy_give(struct mmk_heap *heap, uint32_t index, unsigned order)

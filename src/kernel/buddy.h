@@ -21,9 +21,11 @@ unsigned mmk_buddy_init(struct mmk_heap *heap, uint32_t first, uint32_t end);
  * bitmap of non-empty orders, then at most one split per order. */
 uint32_t mmk_buddy_take(struct mmk_heap *heap, unsigned order);
 
-/* Like mmk_buddy_take, but when no block of `order` is free, the largest
- * smaller one; *got says which order it is. */
-uint32_t mmk_buddy_take_upto(struct mmk_heap *heap, unsigned order, unsigned *got);
+/* A block from the smallest free ones, split down to at most 2^most pages;
+ * *got says its order. MMK_NIL when nothing is free. What a plain buddy
+ * allocator would hand out for single pages, so the pages of the CPU caches
+ * come from the fragments first and larger blocks stay whole. O(MMK_ORDERS). */
+uint32_t mmk_buddy_take_smallest(struct mmk_heap *heap, unsigned most, unsigned *got);
 
 /* Gives back the block of 2^order pages at `index` (any kind but FREE),
  * merging it with its free buddies. O(MMK_ORDERS). */

@@ -15,11 +15,11 @@
  * A call that takes its CPU's lock first frees up to MMK_INBOX_BATCH blocks
  * that other CPUs left on the CPU's inbox.
  *
- * Out of memory: a kalloc that finds nothing reclaims: each CPU in turn,
- * under its lock, frees everything on its inbox and gives its empty current
- * slabs and all its cached pages back to the buddy allocator, where they
- * merge. Then the kalloc tries once more, and a small one takes a block
- * from any CPU's slabs of its class before it returns NULL.
+ * Out of memory: a kalloc that finds nothing on its CPU takes a block or a
+ * page from another CPU, else has every CPU give its cached pages back to
+ * the buddy allocator, where they merge, and tries again (the section "Out
+ * of memory" below). KALLOC_BUDDY_ONLY builds the plain buddy allocator the
+ * tests compare with.
  *
  * Static data: the one pointer below.
  */
@@ -28,6 +28,15 @@
 #include "kernel/locking.h"
 #include "kernel/page_cache.h"
 #include "kernel/slab.h"
+
+/* KALLOC_BUDDY_ONLY builds a plain buddy allocator under its one lock, for
+ * the tests to compare with: every request is rounded up to whole pages and
+ * goes to the buddy lists; no CPU caches anything. */
+#if defined(KALLOC_BUDDY_ONLY)
+#define MMK_CPU_CACHES 0
+#else
+#define MMK_CPU_CACHES 1
+#endif
 
 /* Set by kalloc_init, which runs before any other call on any CPU: the
  * kernel's own start-up of the other CPUs orders it before their reads. */
@@ -123,72 +132,12 @@ static void cpu_enter(struct mmk_heap *heap, struct mmk_cpu *cpu)
         mmk_inbox_collect(heap, cpu, MMK_INBOX_BATCH);
 }
 
-/* Each CPU in turn gives back what it holds idle. O(CPUs * (blocks on its
- * inbox + MMK_CLASSES + cached pages * MMK_ORDERS)). */
-static void reclaim(struct mmk_heap *heap)
-{
-    for (uint32_t i = 0; i < heap->ncpu; i++) {
-        struct mmk_cpu *cpu = &heap->cpus[i];
-        mmk_cpu_lock(cpu);
-        mmk_inbox_collect(heap, cpu, SIZE_MAX);
-        mmk_slab_release_empty(heap, cpu);
-        mmk_cache_flush(heap, cpu);
-        mmk_cpu_unlock(cpu);
-    }
-}
-
-/* After a reclaim, other CPUs may have refilled their page caches with up
- * to a refill's worth of the pages it freed: take one back from any of
- * them. MMK_NIL when every cache is empty. O(CPUs). */
-static uint32_t steal_cached_page(struct mmk_heap *heap)
-{
-    uint32_t index = MMK_NIL;
-    for (uint32_t i = 0; index == MMK_NIL && i < heap->ncpu; i++) {
-        struct mmk_cpu *victim = &heap->cpus[i];
-        mmk_cpu_lock(victim);
-        index = mmk_cache_steal(heap, victim);
-        mmk_cpu_unlock(victim);
-    }
-    return index;
-}
-
-static void *small_alloc(struct mmk_heap *heap, unsigned c)
-{
-    struct mmk_cpu *cpu = this_cpu(heap);
-    cpu_enter(heap, cpu);
-    void *block = mmk_slab_alloc(heap, cpu, c);
-    mmk_cpu_unlock(cpu);
-    if (MM_LIKELY(block != NULL))
-        return block;
-
-    reclaim(heap);
-    mmk_cpu_lock(cpu);
-    block = mmk_slab_alloc(heap, cpu, c);
-    mmk_cpu_unlock(cpu);
-    for (uint32_t i = 0; block == NULL && i < heap->ncpu; i++) {
-        struct mmk_cpu *victim = &heap->cpus[i];
-        mmk_cpu_lock(victim);
-        block = mmk_slab_steal(heap, victim, c);
-        mmk_cpu_unlock(victim);
-    }
-    /* A page another CPU cached again since the reclaim becomes a slab
-     * here: put it on this CPU's cache, where the slab refill looks. */
-    uint32_t page;
-    while (block == NULL && (page = steal_cached_page(heap)) != MMK_NIL) {
-        mmk_cpu_lock(cpu);
-        mmk_cache_put(heap, cpu, page);
-        block = mmk_slab_alloc(heap, cpu, c);
-        mmk_cpu_unlock(cpu);
-    }
-    return block;
-}
-
 /* A block of 2^order pages: a single page from the CPU's page cache, more
  * from the buddy allocator. */
 static uint32_t pages_take(struct mmk_heap *heap, unsigned order)
 {
     uint32_t index;
-    if (order == 0) {
+    if (MMK_CPU_CACHES && order == 0) {
         struct mmk_cpu *cpu = this_cpu(heap);
         cpu_enter(heap, cpu);
         index = mmk_cache_take(heap, cpu);
@@ -201,23 +150,121 @@ static uint32_t pages_take(struct mmk_heap *heap, unsigned order)
     return index;
 }
 
+/* ---- Out of memory ------------------------------------------------------
+ * A request its CPU cannot serve looks further, one CPU lock at a time,
+ * each step only if the one before found nothing:
+ *   1. a block of a page or less: each CPU in turn, from the caller's on,
+ *      frees its inbox and gives its empty current slabs to its page cache,
+ *      then hands over one free block of the class from its slabs or one
+ *      cached page: any page will do, so the other cached pages stay
+ *      where they are, for their CPUs' next requests;
+ *   2. every CPU gives all its cached pages back to the buddy allocator,
+ *      where they merge, and the request is tried again (twice for a block
+ *      larger than a page, which only merging can make);
+ *   3. a block of a page or less: as 1 once more, as other CPUs may have
+ *      cached again the pages step 2 freed.
+ * Only then is the answer NULL. */
+
+/* "A page", for the functions below that also take a small class. */
+#define MMK_PAGE_REQUEST MMK_CLASSES
+
+/* Step 2: each CPU in turn gives back what it holds idle. O(CPUs * (blocks
+ * on its inbox + MMK_CLASSES + cached pages * MMK_ORDERS)). */
+static void reclaim(struct mmk_heap *heap)
+{
+    for (uint32_t i = 0; i < heap->ncpu; i++) {
+        struct mmk_cpu *cpu = &heap->cpus[i];
+        mmk_cpu_lock(cpu);
+        mmk_inbox_collect(heap, cpu, SIZE_MAX);
+        mmk_slab_release_empty(heap, cpu);
+        mmk_cache_flush(heap, cpu);
+        mmk_cpu_unlock(cpu);
+    }
+}
+
+/* Steps 1 and 3, for class c or MMK_PAGE_REQUEST: a block, or NULL. A page
+ * taken for a small class becomes a slab of `cpu`. O(CPUs * (blocks on its
+ * inbox + MMK_CLASSES)). */
+static void *from_any_cpu(struct mmk_heap *heap, struct mmk_cpu *cpu, unsigned c)
+{
+    uint32_t first = (uint32_t)(cpu - heap->cpus);
+    for (uint32_t n = 0; n < heap->ncpu; n++) {
+        struct mmk_cpu *victim = &heap->cpus[(first + n) % heap->ncpu];
+        mmk_cpu_lock(victim);
+        mmk_inbox_collect(heap, victim, SIZE_MAX);
+        mmk_slab_release_empty(heap, victim);
+        void *block = c < MMK_CLASSES ? mmk_slab_steal(heap, victim, c) : NULL;
+        uint32_t page = block == NULL ? mmk_cache_steal(heap, victim) : MMK_NIL;
+        mmk_cpu_unlock(victim);
+        if (block != NULL)
+            return block;
+        if (page == MMK_NIL)
+            continue;
+        if (c == MMK_PAGE_REQUEST)
+            return mmk_page_address(heap, page);
+        /* Where the slab refill looks. Only a thread sharing this CPU's
+         * structures (a folded CPU number) can take it first. */
+        mmk_cpu_lock(cpu);
+        mmk_cache_put(heap, cpu, page);
+        block = mmk_slab_alloc(heap, cpu, c);
+        mmk_cpu_unlock(cpu);
+        if (block != NULL)
+            return block;
+    }
+    return NULL;
+}
+
+/* Steps 1 to 3 for class c or MMK_PAGE_REQUEST. */
+static void *short_of_small(struct mmk_heap *heap, struct mmk_cpu *cpu, unsigned c)
+{
+    void *block = from_any_cpu(heap, cpu, c);
+    if (block != NULL)
+        return block;
+    reclaim(heap);
+    if (c == MMK_PAGE_REQUEST) {
+        uint32_t index = pages_take(heap, 0);
+        block = index == MMK_NIL ? NULL : mmk_page_address(heap, index);
+    } else {
+        mmk_cpu_lock(cpu);
+        block = mmk_slab_alloc(heap, cpu, c);
+        mmk_cpu_unlock(cpu);
+    }
+    return block != NULL ? block : from_any_cpu(heap, cpu, c);
+}
+
+/* Step 2 for a block of 2^order pages, order >= 1. */
+static uint32_t short_of_block(struct mmk_heap *heap, unsigned order)
+{
+    uint32_t index = MMK_NIL;
+    /* A CPU that refills at that very moment can still make both fail. */
+    for (unsigned round = 0; index == MMK_NIL && round < 2; round++) {
+        reclaim(heap);
+        index = pages_take(heap, order);
+    }
+    return index;
+}
+
+static void *small_alloc(struct mmk_heap *heap, unsigned c)
+{
+    struct mmk_cpu *cpu = this_cpu(heap);
+    cpu_enter(heap, cpu);
+    void *block = mmk_slab_alloc(heap, cpu, c);
+    mmk_cpu_unlock(cpu);
+    if (MM_LIKELY(block != NULL))
+        return block;
+    return short_of_small(heap, cpu, c);
+}
+
 static void *pages_alloc(struct mmk_heap *heap, unsigned order)
 {
     uint32_t index = pages_take(heap, order);
-    if (MM_UNLIKELY(index == MMK_NIL)) {
-        reclaim(heap);
-        index = pages_take(heap, order);
-        /* Other CPUs may have cached the reclaimed pages again: a single
-         * page is taken from their caches; for a larger block, their
-         * caches are flushed once more (a CPU that keeps refilling at the
-         * same moment can still make that retry fail). */
-        if (index == MMK_NIL && order == 0) {
-            index = steal_cached_page(heap);
-        } else if (index == MMK_NIL) {
-            reclaim(heap);
-            index = pages_take(heap, order);
-        }
-    }
+    if (MM_LIKELY(index != MMK_NIL))
+        return mmk_page_address(heap, index);
+    if (!MMK_CPU_CACHES)
+        return NULL;
+    if (order == 0)
+        return short_of_small(heap, this_cpu(heap), MMK_PAGE_REQUEST);
+    index = short_of_block(heap, order);
     return index == MMK_NIL ? NULL : mmk_page_address(heap, index);
 }
 
@@ -229,7 +276,7 @@ void *kalloc(size_t size)
         return NULL;
     unsigned long irq = mmk_call_begin(heap);
     void *block;
-    if (size <= MMK_SMALL_MAX) {
+    if (MMK_CPU_CACHES && size <= MMK_SMALL_MAX) {
         block = small_alloc(heap, mmk_size_class(size));
     } else {
         size_t pages = (size + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
@@ -258,7 +305,7 @@ static void small_free(struct mmk_heap *heap, uint32_t index, struct mmk_page *s
 
 static void pages_free(struct mmk_heap *heap, uint32_t index, unsigned order)
 {
-    if (order == 0) {
+    if (MMK_CPU_CACHES && order == 0) {
         struct mmk_cpu *cpu = this_cpu(heap);
         cpu_enter(heap, cpu);
         mmk_cache_put(heap, cpu, index);

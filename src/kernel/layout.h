@@ -63,11 +63,10 @@
 #define MMK_SMALL_MAX ((size_t)16 << (MMK_CLASSES - 1))
 
 /* A CPU's page cache: above MMK_CACHE_HIGH pages it gives MMK_CACHE_BATCH
- * back to the buddy; when empty it takes a block of up to
- * 2^MMK_CACHE_REFILL_ORDER pages. */
+ * back to the buddy; when empty it takes MMK_CACHE_BATCH pages from the
+ * smallest free blocks. */
 #define MMK_CACHE_HIGH 64u
 #define MMK_CACHE_BATCH 16u
-#define MMK_CACHE_REFILL_ORDER 4u
 
 /* Blocks taken from a CPU's inbox per call (slab.c). */
 #define MMK_INBOX_BATCH 4u

@@ -42,6 +42,31 @@ static uint32_t cache_pop(struct mmk_heap *heap, struct mmk_cpu *cpu)
     return index;
 }
 
+/* Takes up to MMK_CACHE_BATCH pages from the smallest free blocks in one
+ * hold of the buddy lock (at most MMK_CACHE_BATCH blocks), and caches them
+ * outside it; false when there were none. Smallest first, as a plain buddy
+ * allocator would hand out single pages: taking a whole block of 16 while
+ * single free pages waited split large blocks and left the heap in
+ * unmergeable single pages (docs/DECISIONS.md). */
+static bool cache_refill(struct mmk_heap *heap, struct mmk_cpu *cpu)
+{
+    uint32_t first[MMK_CACHE_BATCH];
+    unsigned order[MMK_CACHE_BATCH], blocks = 0;
+    mmk_buddy_lock(heap);
+    for (uint32_t want = MMK_CACHE_BATCH; want > 0; want -= 1u << order[blocks++]) {
+        unsigned most = 31u - (unsigned)__builtin_clz(want); /* 2^most <= want */
+        first[blocks] = mmk_buddy_take_smallest(heap, most, &order[blocks]);
+        if (first[blocks] == MMK_NIL)
+            break;
+    }
+    mmk_buddy_unlock(heap);
+    /* Highest page first, so that the lowest comes out first. */
+    for (unsigned b = blocks; b-- > 0;)
+        for (uint32_t page = 1u << order[b]; page-- > 0;)
+            cache_add(heap, cpu, first[b] + page);
+    return blocks > 0;
+}
+
 uint32_t mmk_cache_steal(struct mmk_heap *heap, struct mmk_cpu *cpu)
 {
     return cpu->cache.head == MMK_NIL ? MMK_NIL : cache_pop(heap, cpu);
@@ -49,17 +74,8 @@ uint32_t mmk_cache_steal(struct mmk_heap *heap, struct mmk_cpu *cpu)
 
 uint32_t mmk_cache_take(struct mmk_heap *heap, struct mmk_cpu *cpu)
 {
-    if (cpu->cache.head == MMK_NIL) {
-        unsigned order = 0;
-        mmk_buddy_lock(heap);
-        uint32_t first = mmk_buddy_take_upto(heap, MMK_CACHE_REFILL_ORDER, &order);
-        mmk_buddy_unlock(heap);
-        if (first == MMK_NIL)
-            return MMK_NIL;
-        /* Highest page first, so that the lowest comes out first. */
-        for (uint32_t page = 1u << order; page-- > 0;)
-            cache_add(heap, cpu, first + page);
-    }
+    if (cpu->cache.head == MMK_NIL && !cache_refill(heap, cpu))
+        return MMK_NIL;
     return cache_pop(heap, cpu);
 }
 

@@ -12,8 +12,9 @@
 
 /* A free page, now BLOCK of order 0, or MMK_NIL when the cache is empty and
  * the buddy allocator has nothing either. O(1); when the cache is empty it
- * takes one block of up to 2^MMK_CACHE_REFILL_ORDER pages under the buddy
- * lock (O(MMK_ORDERS) there) and cuts it into pages outside it (16 steps). */
+ * takes MMK_CACHE_BATCH pages from the smallest free blocks under the buddy
+ * lock (at most MMK_CACHE_BATCH * O(MMK_ORDERS) there) and caches them
+ * outside it (MMK_CACHE_BATCH steps). */
 uint32_t mmk_cache_take(struct mmk_heap *heap, struct mmk_cpu *cpu);
 
 /* Puts a free page (any kind but FREE) on the cache. O(1); above

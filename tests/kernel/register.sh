@@ -1,8 +1,9 @@
 # tests/kernel/register.sh: the kernel allocator's tests, sourced by
 # tests/run.sh with $mode (normal or soak), $T and $BUILD set. The programs
 # are tests/kernel/sim.c built three ways (rules.mk); the figures are
-# utilisation (fill), throughput by CPU count (throughput) and the static
-# size of the amalgamation (amalgamation). About 45 s on 2 cores.
+# utilisation (fill), NULLs under over-commit against a plain buddy
+# allocator (pressure), throughput by CPU count (throughput) and the static
+# size of the amalgamation (amalgamation). About 35 s on 2 cores.
 if [ "$mode" = normal ]; then
     K=$T/kernel
     run_test kernel/amalgamation 60 tests/kernel/check_amalgamation.sh
@@ -25,6 +26,12 @@ if [ "$mode" = normal ]; then
         --slots=16384 --live-pct=90
     run_test kernel/mix-single-lock-c8 60 "$K/sim-single" --case=mix --cpus=8 --ops=100000 \
         --slots=16384 --live-pct=90
+    # Over-commit: 8 CPUs want 1.5x and 3x the 256 MiB heap (the page module);
+    # kalloc against a plain buddy allocator built from the same code.
+    for oc in 150 300; do
+        run_test "kernel/pressure-${oc}pct-c8" 60 "$K/sim" --case=pressure --cpus=8 --heap-mib=256 \
+            --ops=100000 --overcommit-pct=$oc
+    done
     run_test kernel/fill-c1 60 "$K/sim" --case=fill --cpus=1
     run_test kernel/fill-c8 60 "$K/sim" --case=fill --cpus=8 --start-kib=4092
     run_test kernel/steal-c2 60 "$K/sim" --case=steal --cpus=2
@@ -37,10 +44,17 @@ if [ "$mode" = normal ]; then
         --cpus=8 --ops=5000 --live-pct=95
     run_test kernel/tsan-fill-c4 120 "${TSAN_PREFIX[@]}" "$K/sim-tsan" --case=fill --cpus=4
     run_test kernel/tsan-steal-c2 120 "${TSAN_PREFIX[@]}" "$K/sim-tsan" --case=steal --cpus=2
+    # Short: races and invariants only, the NULL counts too few to compare.
+    run_test kernel/tsan-pressure-c4 120 "${TSAN_PREFIX[@]}" "$K/sim-tsan" --case=pressure --cpus=4 \
+        --ops=2000 --rounds=1 --overcommit-pct=300 --tolerance-pct=1000
     run_test kernel/throughput 120 tests/kernel/throughput.sh "$K"
 else
     K=$T/kernel
     run_test kernel/soak-mix-c8 600 "$K/sim" --case=mix --cpus=8 --ops=5000000 \
         --slots=16384 --live-pct=90
     run_test kernel/soak-pages-c8 600 "$K/sim" --case=pages --cpus=8 --ops=2000000 --live-pct=95
+    for oc in 120 150 200 300 500; do
+        run_test "kernel/soak-pressure-${oc}pct-c8" 600 "$K/sim" --case=pressure --cpus=8 \
+            --heap-mib=256 --ops=500000 --rounds=5 --overcommit-pct=$oc
+    done
 fi

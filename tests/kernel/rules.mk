@@ -1,7 +1,8 @@
 # tests/kernel/rules.mk: the kernel allocator's test programs (included by
 # tests/tests.mk). The simulated multiprocessor, tests/kernel/sim.c, is
 # linked three times against the amalgamation $(KERNEL_C), compiled as a
-# kernel would compile it (plus -g):
+# kernel would compile it (plus -g), each time beside the plain buddy
+# baseline built from it:
 #   $(TB)/kernel/sim         the normal build
 #   $(TB)/kernel/sim-single  -DKALLOC_SINGLE_LOCK, for the throughput
 #                            comparison and its own correctness run
@@ -22,6 +23,17 @@ $(TK)/kalloc-single.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
 $(TK)/kalloc-tsan.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
 	$(TESTS_CC) $(TK_KALLOC_CFLAGS) $(TESTS_TSAN) $(TESTS_ASSERT) -c $< -o $@
 
+# The baseline of the pressure case: a plain buddy allocator from the same
+# code (-DKALLOC_BUDDY_ONLY), every global symbol renamed buddy_* so that it
+# links beside kalloc.o.
+tk_buddy_rename = objcopy $$(nm -g --defined-only $(1) | awk '{ printf " --redefine-sym %s=buddy_%s", $$3, $$3 }') $(1)
+$(TK)/kalloc-buddy.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
+	$(TESTS_CC) $(TK_KALLOC_CFLAGS) -DKALLOC_BUDDY_ONLY -c $< -o $@
+	$(call tk_buddy_rename,$@)
+$(TK)/kalloc-buddy-tsan.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
+	$(TESTS_CC) $(TK_KALLOC_CFLAGS) $(TESTS_TSAN) $(TESTS_ASSERT) -DKALLOC_BUDDY_ONLY -c $< -o $@
+	$(call tk_buddy_rename,$@)
+
 $(TK)/sim.o: tests/kernel/sim.c $(KERNEL_H) | $(TK)/.dir
 	$(TESTS_CC) $(TK_SIM_CFLAGS) -MMD -MP -c $< -o $@
 $(TK)/sim-tsan.o: tests/kernel/sim.c $(KERNEL_H) | $(TK)/.dir
@@ -35,11 +47,11 @@ $(TK)/%-tsan.o: tests/%.c | $(TK)/.dir
 	$(TESTS_CC) $(TESTS_CFLAGS) $(TESTS_TSAN) -ffunction-sections -MMD -MP -c $< -o $@
 
 TK_LINK := -Wl,--gc-sections -lpthread
-$(TK)/sim: $(TK)/sim.o $(TK)/kalloc.o $(TK_KIT)
+$(TK)/sim: $(TK)/sim.o $(TK)/kalloc.o $(TK)/kalloc-buddy.o $(TK_KIT)
 	$(TESTS_CC) $^ -o $@ $(TK_LINK)
-$(TK)/sim-single: $(TK)/sim.o $(TK)/kalloc-single.o $(TK_KIT)
+$(TK)/sim-single: $(TK)/sim.o $(TK)/kalloc-single.o $(TK)/kalloc-buddy.o $(TK_KIT)
 	$(TESTS_CC) $^ -o $@ $(TK_LINK)
-$(TK)/sim-tsan: $(TK)/sim-tsan.o $(TK)/kalloc-tsan.o $(TK_KIT_TSAN)
+$(TK)/sim-tsan: $(TK)/sim-tsan.o $(TK)/kalloc-tsan.o $(TK)/kalloc-buddy-tsan.o $(TK_KIT_TSAN)
 	$(TESTS_CC) $(TESTS_TSAN) $^ -o $@ $(TK_LINK)
 
 # The low-memory race test: the amalgamation and one file, nothing else.

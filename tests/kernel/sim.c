@@ -34,11 +34,18 @@
  *                 kalloc(1 GiB) and others aligned, the heap filled with
  *                 64 MiB blocks (at least 90%), the mix on all CPUs with 2%
  *                 of the heap live; the largest block after each.
+ *   --case=pressure  over-commit (--overcommit-pct of the heap wanted at
+ *                 once, the page module: 70% pages, 29% 4..64 KiB, 1%
+ *                 64 KiB..1 MiB) on kalloc and on a plain buddy allocator
+ *                 built from the same code; kalloc may not return more
+ *                 NULLs than the buddy (but --tolerance-pct), nor any below
+ *                 --floor-pct in use.
  *   --case=bench  throughput: the mix with light tags and no shadow; prints
  *                 calls (kalloc + kfree) per second.
  * Options: --cpus=N (threads, 1..64), --count=N (what kalloc_cpu_count
  * says; smaller than --cpus folds CPU numbers), --heap-mib, --ops, --slots,
- * --live-pct, --start-kib.
+ * --live-pct, --start-kib, --overcommit-pct, --floor-pct, --rounds,
+ * --tolerance-pct.
  */
 #include "kalloc.h"
 #include "testlib.h"
@@ -62,6 +69,28 @@ int kalloc_cpu_count(void)
 {
     return cpu_count_answer;
 }
+
+/* ---- the allocator under test ----------------------------------------- */
+
+/* The baseline: the same buddy code built with -DKALLOC_BUDDY_ONLY, a plain
+ * buddy allocator under one lock, its symbols renamed buddy_* (rules.mk). */
+void buddy_kalloc_init(void *heap_start, void *heap_end);
+void *buddy_kalloc(size_t size);
+void buddy_kfree(void *ptr);
+
+struct allocator {
+    const char *name;
+    void (*init)(void *, void *);
+    void *(*alloc)(size_t);
+    void (*free)(void *);
+};
+
+static const struct allocator kalloc_ops = {"kalloc", kalloc_init, kalloc, kfree};
+static const struct allocator buddy_ops = {"buddy", buddy_kalloc_init, buddy_kalloc, buddy_kfree};
+
+/* What block_give and check_largest call; the cases other than pressure
+ * call kalloc directly. */
+static const struct allocator *under_test = &kalloc_ops;
 
 /* ---- the heap and the shadow ------------------------------------------- */
 
@@ -147,7 +176,7 @@ static void block_give(tl_block *b, const char *where)
     tl_verify(b, where);
     if (use_shadow)
         shadow_mark(b->p, b->size, 0);
-    kfree(b->p);
+    under_test->free(b->p);
     b->p = NULL;
 }
 
@@ -169,7 +198,7 @@ static size_t largest_expected(void)
 static void check_largest(const char *where)
 {
     size_t big = largest_expected();
-    tl_block b = {kalloc(big), big, 7};
+    tl_block b = {under_test->alloc(big), big, 7};
     if (b.p == NULL) {
         tl_fail("%s: all freed, yet kalloc(%zu MiB) failed: memory did not come back or "
                 "did not merge", where, big / TL_MIB);
@@ -184,7 +213,7 @@ static void check_largest(const char *where)
 
 /* ---- sizes ------------------------------------------------------------- */
 
-enum kind { K_SMALL, K_PAGES, K_MIX, K_PAGE4K, K_B128, K_LARGE };
+enum kind { K_SMALL, K_PAGES, K_MIX, K_PAGE4K, K_B128, K_LARGE, K_PAGE_MODULE };
 
 static size_t log_uniform(tl_rng *r, size_t lo, size_t hi)
 {
@@ -229,13 +258,19 @@ static size_t draw_size(enum kind k, tl_rng *r)
         return 128;
     case K_LARGE:
         return (size_t)tl_range(r, TL_MIB, 3 * TL_MIB);
+    case K_PAGE_MODULE: /* the page-sized module: pages, some more, rarely up to 1 MiB */
+        if (x < 700)
+            return 4096;
+        if (x < 990)
+            return (size_t)tl_range(r, 4097, 64 * TL_KIB);
+        return (size_t)tl_range(r, 64 * TL_KIB + 1, TL_MIB);
     }
     return 1;
 }
 
 static const char *kind_name(enum kind k)
 {
-    static const char *names[] = {"small", "pages", "mix", "4k", "128", "1-3M"};
+    static const char *names[] = {"small", "pages", "mix", "4k", "128", "1-3M", "page-module"};
     return names[k];
 }
 
@@ -249,6 +284,9 @@ struct cpu {
     unsigned long calls;     /* kalloc + kfree */
     unsigned long nulls_small, nulls_large;
     size_t filled_bytes, filled_requested;
+    unsigned long nulls_low;         /* pressure: NULLs below the floor */
+    double null_fill_min, null_fill_sum; /* pressure: in-use share at NULLs */
+    size_t null_low_size;            /* pressure: request of the lowest */
 
     /* Written by other CPUs too, each on a line of its own. */
     _Alignas(TL_CACHELINE) atomic_long live; /* block bytes this CPU
@@ -260,6 +298,9 @@ struct cpu {
 };
 
 static struct cpu cpus[MAX_CPUS];
+/* Blocks a mailbox takes before a hand-over frees the block at once: few
+ * under pressure, so that CPUs descheduled by the host hold little. */
+static unsigned mailbox_cap = MAILBOX;
 static int ncpus;
 static enum kind workload;
 static unsigned long steps_per_cpu;
@@ -298,6 +339,10 @@ static void cpus_reset(uint64_t seed)
         cpu->boxed = 0;
         cpu->calls = cpu->nulls_small = cpu->nulls_large = 0;
         cpu->filled_bytes = cpu->filled_requested = 0;
+        cpu->nulls_low = 0;
+        cpu->null_fill_min = 2;
+        cpu->null_fill_sum = 0;
+        cpu->null_low_size = 0;
     }
 }
 
@@ -333,7 +378,7 @@ static void hand_over(struct cpu *cpu, tl_block *b)
 {
     struct cpu *to = &cpus[(cpu->id + 1 + (int)tl_range(&cpu->rng, 0, (uint64_t)ncpus - 2)) % ncpus];
     tl_spin_lock(&to->box_lock);
-    int placed = to->boxed < MAILBOX;
+    int placed = to->boxed < mailbox_cap;
     if (placed)
         to->box[to->boxed++] = *b;
     tl_spin_unlock(&to->box_lock);
@@ -708,6 +753,217 @@ static void case_bigheap(void)
     tl_figure("bigheap=%zuMiB util_64M=%.1f%%", heap_bytes() / TL_MIB, used * 100);
 }
 
+/* ---- case: pressure ---------------------------------------------------- */
+
+/* More memory is wanted than the heap has: each CPU fills its slots (set
+ * from --overcommit-pct) with blocks of the page module, then at each of
+ * --ops steps replaces the block of a random slot, 1 in 8 of the old ones
+ * freed by another CPU. NULLs are due; counted, in the steps, are how many
+ * and the share of the heap in use at each: the sum of the live blocks'
+ * bytes over the bytes the empty heap hands out in pages. kalloc and the
+ * plain buddy baseline take turns with the same seeds. Fails if kalloc
+ * returns more NULLs than the baseline, or any NULL while less than
+ * --floor-pct of the heap is in use. */
+
+static size_t usable_bytes;
+static double pressure_floor;
+
+/* Steps between barriers: the host runs 8 CPUs on fewer cores in time
+ * slices; without them, a CPU could run thousands of steps alone while the
+ * others sit still holding their memory. */
+#define PRESSURE_ROUND 512
+
+/* Steps per slot, after filling up, before NULLs are counted. */
+#define PRESSURE_SETTLE 4
+
+/* The mean block of a request drawn uniformly from lo .. hi. */
+static double mean_block_uniform(size_t lo, size_t hi)
+{
+    double sum = 0;
+    for (size_t p = block_bytes(lo); p / 2 < hi; p <<= 1) {
+        size_t from = p / 2 + 1 > lo ? p / 2 + 1 : lo, to = p < hi ? p : hi;
+        sum += (double)(to - from + 1) * (double)p;
+    }
+    return sum / (double)(hi - lo + 1);
+}
+
+/* The mean block of K_PAGE_MODULE, as draw_size draws it. */
+static double page_module_mean_block(void)
+{
+    return 0.700 * 4096 + 0.290 * mean_block_uniform(4097, 64 * TL_KIB) +
+           0.010 * mean_block_uniform(64 * TL_KIB + 1, TL_MIB);
+}
+
+/* Bytes in pages a fresh heap hands out: kalloc(4096) until NULL. */
+static size_t measure_usable(void)
+{
+    kalloc_init(heap_lo, heap_hi);
+    size_t pages = 0;
+    while (kalloc(TL_PAGE) != NULL)
+        pages++;
+    return pages * TL_PAGE;
+}
+
+static size_t bytes_in_use(void)
+{
+    long sum = 0;
+    for (int i = 0; i < ncpus; i++)
+        sum += atomic_load_explicit(&cpus[i].live, memory_order_relaxed);
+    return sum < 0 ? 0 : (size_t)sum;
+}
+
+static void null_seen(struct cpu *cpu, size_t size)
+{
+    double fill = (double)bytes_in_use() / (double)usable_bytes;
+    if (size <= TL_PAGE)
+        cpu->nulls_small++;
+    else
+        cpu->nulls_large++;
+    cpu->null_fill_sum += fill;
+    if (fill < cpu->null_fill_min) {
+        cpu->null_fill_min = fill;
+        cpu->null_low_size = size;
+    }
+    if (fill < pressure_floor)
+        cpu->nulls_low++;
+}
+
+static int pressure_phase(struct cpu *cpu)
+{
+    tl_block *slots = tl_mmap(slot_count * sizeof *slots);
+    uint64_t serial = 0;
+    if (slots == NULL)
+        tl_die("cannot map the slots");
+    tl_barrier_wait(&phase_barrier);
+    /* Filling up: every slot once; NULLs are not counted yet. */
+    for (unsigned long i = 0; i < slot_count; i++) {
+        size_t size = draw_size(K_PAGE_MODULE, &cpu->rng);
+        tl_block *b = &slots[i];
+        *b = (tl_block){under_test->alloc(size), size, ((uint64_t)cpu->id << 56) | serial++};
+        if (b->p != NULL) {
+            atomic_fetch_add(&cpu->live, (long)block_bytes(size));
+            block_taken(b, under_test->name);
+        }
+    }
+    /* The first settle_steps replacements are not counted either: the NULLs
+     * right after filling up depend on which CPU filled up first. */
+    unsigned long settle_steps = PRESSURE_SETTLE * slot_count;
+    for (unsigned long step = 0; step < settle_steps + steps_per_cpu; step++) {
+        if (step % PRESSURE_ROUND == 0)
+            tl_barrier_wait(&phase_barrier);
+        if (step % 32 == 0)
+            drain_box(cpu);
+        tl_block *b = &slots[tl_range(&cpu->rng, 0, slot_count - 1)];
+        if (b->p != NULL) {
+            if (ncpus > 1 && tl_range(&cpu->rng, 0, 7) == 0)
+                hand_over(cpu, b);
+            else
+                free_block(cpu, b, cpu->id);
+        }
+        size_t size = draw_size(K_PAGE_MODULE, &cpu->rng);
+        b->p = under_test->alloc(size);
+        b->size = size;
+        b->seed = ((uint64_t)cpu->id << 56) | serial++;
+        cpu->calls++;
+        if (b->p == NULL) {
+            if (step >= settle_steps)
+                null_seen(cpu, size);
+            continue;
+        }
+        atomic_fetch_add(&cpu->live, (long)block_bytes(size));
+        block_taken(b, under_test->name);
+    }
+    /* No CPU frees its blocks while another still counts NULLs. */
+    tl_barrier_wait(&phase_barrier);
+    for (unsigned long i = 0; i < slot_count; i++)
+        if (slots[i].p != NULL)
+            free_block(cpu, &slots[i], cpu->id);
+    tl_munmap(slots, slot_count * sizeof *slots);
+    tl_barrier_wait(&phase_barrier);
+    drain_box(cpu);
+    return 0;
+}
+
+/* What the runs of one allocator added up to. */
+struct pressure_result {
+    unsigned long calls, nulls, nulls_pages, nulls_low;
+    double fill_min, fill_sum, secs;
+    size_t low_size;
+};
+
+/* One run of the pressure phase on allocator `a`, seeded with `seed`, added
+ * to `r`. */
+static void pressure_run(const struct allocator *a, uint64_t seed, struct pressure_result *r)
+{
+    under_test = a;
+    a->init(heap_lo, heap_hi);
+    cpus_reset(seed);
+    double t0 = tl_now();
+    run_cpus(pressure_phase);
+    r->secs += tl_now() - t0;
+    check_largest(a->name);
+    under_test = &kalloc_ops;
+    for (int i = 0; i < ncpus; i++) {
+        struct cpu *cpu = &cpus[i];
+        r->calls += cpu->calls;
+        r->nulls_pages += cpu->nulls_small;
+        r->nulls += cpu->nulls_small + cpu->nulls_large;
+        r->nulls_low += cpu->nulls_low;
+        r->fill_sum += cpu->null_fill_sum;
+        if (cpu->null_fill_min < r->fill_min) {
+            r->fill_min = cpu->null_fill_min;
+            r->low_size = cpu->null_low_size;
+        }
+    }
+}
+
+static void pressure_report(const char *name, const struct pressure_result *r)
+{
+    double fill_min = r->nulls > 0 ? r->fill_min * 100 : 0;
+    tl_printf("%s: %lu calls in %.2f s, %lu NULLs (%lu of a page), %lu below %.0f%% in use; "
+              "in use at a NULL: lowest %.1f%% (kalloc(%zu)), mean %.1f%%\n",
+              name, r->calls, r->secs, r->nulls, r->nulls_pages, r->nulls_low, pressure_floor * 100,
+              fill_min, r->low_size, r->nulls > 0 ? r->fill_sum / (double)r->nulls * 100 : 0);
+    tl_figure("%s nulls=%lu pages=%lu low=%lu fill_min=%.1f%% %.2fMcalls/s", name, r->nulls,
+              r->nulls_pages, r->nulls_low, fill_min, (double)r->calls / r->secs / 1e6);
+}
+
+/* --rounds runs of each allocator, alternating, the same seeds for both;
+ * compared are the sums. At 1.5x both fail only requests above a page, at
+ * the same fill, and tie: the sums differ by up to 2% either way from run
+ * to run, hence --tolerance-pct (docs/DECISIONS.md). */
+static void case_pressure(unsigned long overcommit_pct, unsigned long floor_pct,
+                          unsigned long rounds, unsigned long tolerance_pct)
+{
+    tl_light_tags = 1;
+    mailbox_cap = 16;
+    pressure_floor = (double)floor_pct / 100;
+    usable_bytes = measure_usable();
+    double mean = page_module_mean_block();
+    slot_count = (unsigned long)((double)overcommit_pct / 100 * (double)usable_bytes /
+                                 ((double)ncpus * mean) + 0.5);
+    tl_printf("over-commit %lu%%: %lu live blocks per CPU of %.1f KiB on average, %.0f MiB "
+              "wanted of %zu MiB usable, %lu rounds of %lu steps per CPU\n", overcommit_pct,
+              slot_count, mean / 1024, (double)slot_count * ncpus * mean / TL_MIB,
+              usable_bytes / TL_MIB, rounds, steps_per_cpu);
+    tl_figure("overcommit=%lu%% slots=%lu rounds=%lu", overcommit_pct, slot_count, rounds);
+    struct pressure_result mine = {.fill_min = 2}, base = {.fill_min = 2};
+    for (unsigned long round = 0; round < rounds; round++) {
+        pressure_run(&kalloc_ops, 11 + round, &mine);
+        pressure_run(&buddy_ops, 11 + round, &base);
+    }
+    pressure_report("kalloc", &mine);
+    pressure_report("buddy", &base);
+    tl_figure("ratio=%.3f", (double)mine.nulls / (double)(base.nulls > 0 ? base.nulls : 1));
+    if ((double)mine.nulls > (double)base.nulls * (1 + (double)tolerance_pct / 100))
+        tl_fail("kalloc returned NULL %lu times, the plain buddy allocator %lu times (%lu%% more "
+                "allowed)", mine.nulls, base.nulls, tolerance_pct);
+    if (mine.nulls_low > 0)
+        tl_fail("kalloc returned NULL %lu times with less than %lu%% of the heap in use (the "
+                "lowest at %.1f%%, kalloc(%zu))", mine.nulls_low, floor_pct, mine.fill_min * 100,
+                mine.low_size);
+}
+
 /* ------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -739,6 +995,10 @@ int main(int argc, char **argv)
         case_bigheap();
     } else if (tl_streq(which, "edges")) {
         case_edges();
+    } else if (tl_streq(which, "pressure")) {
+        case_pressure(tl_arg_ulong(argc, argv, "overcommit-pct", 150),
+                      tl_arg_ulong(argc, argv, "floor-pct", 90), tl_arg_ulong(argc, argv, "rounds", 3),
+                      tl_arg_ulong(argc, argv, "tolerance-pct", 3));
     } else if (tl_streq(which, "bench")) {
         workload = K_MIX;
         case_bench();
