@@ -392,13 +392,20 @@ static void hand_over(struct cpu *cpu, tl_block *b)
 
 static unsigned long slot_count;
 
-static int random_phase(struct cpu *cpu)
+/* A phase's slots (all empty), once every CPU is ready to start. */
+static tl_block *phase_start(void)
 {
     tl_block *slots = tl_mmap(slot_count * sizeof *slots);
-    uint64_t serial = 0;
     if (slots == NULL)
         tl_die("cannot map the slots");
     tl_barrier_wait(&phase_barrier);
+    return slots;
+}
+
+static int random_phase(struct cpu *cpu)
+{
+    tl_block *slots = phase_start();
+    uint64_t serial = 0;
     for (unsigned long step = 0; step < steps_per_cpu; step++) {
         if (step % 32 == 0)
             drain_box(cpu);
@@ -830,11 +837,8 @@ static void null_seen(struct cpu *cpu, size_t size)
 
 static int pressure_phase(struct cpu *cpu)
 {
-    tl_block *slots = tl_mmap(slot_count * sizeof *slots);
+    tl_block *slots = phase_start();
     uint64_t serial = 0;
-    if (slots == NULL)
-        tl_die("cannot map the slots");
-    tl_barrier_wait(&phase_barrier);
     /* Filling up: every slot once; NULLs are not counted yet. */
     for (unsigned long i = 0; i < slot_count; i++) {
         size_t size = draw_size(K_PAGE_MODULE, &cpu->rng);
