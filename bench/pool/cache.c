@@ -25,8 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
+
+#include "bench_pool.h"
 
 #if defined(BENCH_POOL)
 #include "mymalloc/pool.h"
@@ -55,14 +55,6 @@ static struct worker {
     int index;
     struct box box;
 } workers[64];
-
-static uint64_t next_random(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
 
 static void *object_new(void)
 {
@@ -107,7 +99,7 @@ static void *worker_main(void *arg)
     int out_count = 0;
     uint64_t rng = 0x9E3779B97F4A7C15ull * (uint64_t)(self->index + 1);
     for (long op = 0; op < ops_per_thread; op++) {
-        uint64_t r = next_random(&rng);
+        uint64_t r = bench_random(&rng);
         void **slot = &slots[(r >> 20) & (SLOTS - 1)];
         if (*slot == NULL) {
             void *p = object_new();
@@ -150,21 +142,11 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
-    const char *names[] = {"pool", "pool-shared", "pool-local", "malloc"};
-    int m = 0;
-    if (argc == 5)
-        while (m < 4 && strcmp(argv[1], names[m]) != 0)
-            m++;
-    if (argc != 5 || m == 4) {
+    const char *const names[] = {"pool", "pool-shared", "pool-local", "malloc"};
+    int m = argc == 5 ? bench_mode(argv[1], names, 4) : -1;
+    if (m < 0) {
         fprintf(stderr, "usage: cache pool|pool-shared|pool-local|malloc SIZE THREADS OPS\n");
         return 2;
     }
@@ -186,7 +168,7 @@ int main(int argc, char **argv)
         return 2;
     }
 #endif
-    double start = now();
+    double start = bench_now();
     for (int t = 0; t < nthreads; t++) {
         workers[t].index = t;
         pthread_mutex_init(&workers[t].box.lock, NULL);
@@ -197,12 +179,10 @@ int main(int argc, char **argv)
         pthread_join(workers[t].id, NULL);
     for (int t = 0; t < nthreads; t++)
         drain(&workers[t].box);
-    double seconds = now() - start;
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
+    double seconds = bench_now() - start;
     printf("mode=%s size=%zu threads=%d ops=%ld seconds=%.4f mops=%.2f peak_rss_kib=%ld\n",
            names[m], size, nthreads, ops_per_thread * nthreads, seconds,
-           (double)(ops_per_thread * nthreads) / seconds / 1e6, usage.ru_maxrss);
+           (double)(ops_per_thread * nthreads) / seconds / 1e6, bench_peak_rss_kib());
     if (tag_errors != 0) {
         fprintf(stderr, "cache: %ld tags wrong\n", (long)tag_errors);
         return 1;

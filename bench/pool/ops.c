@@ -4,7 +4,8 @@
  * --toggle-collect and divides by the count). Each loop function runs
  * COUNT operations on a warmed pool (its memory already mapped; the
  * warm-up is not counted), so the counts are of the steady state, call
- * and loop included (about 4 instructions of loop per operation).
+ * and loop included (8 instructions an operation: the loop's 7 and the
+ * PLT's jump; the function itself is that much less).
  * COUNT 100000 of 64 bytes: the pools cross slabs and regions within the
  * loop, and their refills and region changes are in the counts.
  *

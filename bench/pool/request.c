@@ -3,9 +3,12 @@
  *
  * Each thread serves requests one after the other. A request allocates 20
  * to 500 objects of 16 to 512 bytes and 1 to 3 strings of 64 bytes to
- * 4 KiB, touches each (a 16-byte tag at its start and 8 bytes at its end;
- * a string is filled whole), checks every tag at its end, and ends: the
- * pool is cleared, the context freed, or every object freed.
+ * 4 KiB, touches each as it gets it (writes one 8-byte word in every cache
+ * line the block spans: its first word, one every 64 bytes, its last
+ * word), reads each block's first word back at its end (a wrong one counts
+ * as an error: blocks that overlap), and ends: the pool is cleared, the
+ * context freed, or every object freed. The same for every allocator;
+ * checking every byte of every block is the tests' job (tests/pool/).
  *
  *   request MODE THREADS REQUESTS_PER_THREAD
  *
@@ -19,7 +22,7 @@
  *   malloc       malloc per object, free of each at the end; the allocator
  *                is the process's (LD_PRELOAD picks it)
  * Prints one line: mode=... threads=N requests=N seconds=S rps=R
- * peak_rss_kib=K checksum=C. Exits 1 if a tag was wrong.
+ * peak_rss_kib=K checksum=C. Exits 1 if a first word was wrong.
  */
 #if !defined(_GNU_SOURCE)
 #define _GNU_SOURCE
@@ -29,8 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
+
+#include "bench_pool.h"
 
 #if defined(BENCH_POOL)
 #include "mymalloc/pool.h"
@@ -49,25 +52,12 @@ static enum mode mode;
 static long requests_per_thread;
 static _Atomic long tag_errors;
 
+
 struct worker {
     pthread_t id;
     uint64_t rng;
     uint64_t checksum;
 };
-
-static uint64_t next_random(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-/* A number in [0, n): a multiply, not a division. */
-static uint64_t below(uint64_t *s, uint64_t n)
-{
-    return ((next_random(s) >> 32) * n) >> 32;
-}
 
 /* The allocator of one thread, for one mode. */
 struct arena {
@@ -178,6 +168,15 @@ static void arena_close(struct arena *a)
     (void)a;
 }
 
+/* Write `tag` into one word of every cache line of the block: its first
+ * word, one every 64 bytes, its last word (size >= 16). */
+static void touch(char *block, size_t size, uint64_t tag)
+{
+    for (size_t at = 0; at < size - 8; at += 64)
+        memcpy(block + at, &tag, 8);
+    memcpy(block + size - 8, &tag, 8);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -187,35 +186,25 @@ static void *worker_main(void *arg)
     arena_open(&a);
     for (long r = 0; r < requests_per_thread; r++) {
         request_begin(&a);
-        int count = 20 + (int)below(&w->rng, 481);
-        int strings = 1 + (int)below(&w->rng, 3);
+        int count = 20 + (int)bench_below(&w->rng, 481);
+        int strings = 1 + (int)bench_below(&w->rng, 3);
         for (int i = 0; i < count + strings; i++) {
-            size_t size = i < count ? 16 + below(&w->rng, 497) : 64 + below(&w->rng, 4096 - 64 + 1);
-            uint64_t *p = arena_alloc(&a, size);
+            size_t size = i < count ? 16 + bench_below(&w->rng, 497)
+                                    : 64 + bench_below(&w->rng, 4096 - 64 + 1);
+            char *p = arena_alloc(&a, size);
             if (p == NULL) {
                 fprintf(stderr, "request: out of memory\n");
                 exit(2);
             }
-            if (i < count) {
-                uint64_t tail = ~(p[0] = (uintptr_t)p ^ size ^ (uint64_t)r);
-                memcpy((char *)p + size - 8, &tail, 8);
-            } else {
-                memset(p, 'a' + i % 26, size - 1);
-                ((char *)p)[size - 1] = '\0';
-            }
+            touch(p, size, (uintptr_t)p ^ size ^ (uint64_t)r);
             objects[i] = p;
             sizes[i] = size;
         }
         for (int i = 0; i < count + strings; i++) {
-            uint64_t *p = objects[i];
-            uint64_t end;
-            if (i < count) {
-                memcpy(&end, (char *)p + sizes[i] - 8, 8);
-                if (p[0] != ((uintptr_t)p ^ sizes[i] ^ (uint64_t)r) || end != ~p[0])
-                    tag_errors++;
-            } else if (strlen((char *)p) != sizes[i] - 1) {
+            uint64_t first;
+            memcpy(&first, objects[i], 8);
+            if (first != ((uintptr_t)objects[i] ^ sizes[i] ^ (uint64_t)r))
                 tag_errors++;
-            }
             w->checksum += sizes[i];
         }
         request_end(&a, objects, count + strings);
@@ -224,23 +213,14 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 4) {
         fprintf(stderr, "usage: request pool|pool-sub|apr|talloc|malloc THREADS REQUESTS\n");
         return 2;
     }
-    const char *names[] = {"pool", "pool-sub", "apr", "talloc", "malloc"};
-    int m = 0;
-    while (m < 5 && strcmp(argv[1], names[m]) != 0)
-        m++;
+    const char *const names[] = {"pool", "pool-sub", "apr", "talloc", "malloc"};
+    int m = bench_mode(argv[1], names, 5);
     int available[] = {
 #if defined(BENCH_POOL)
         1, 1,
@@ -258,7 +238,7 @@ int main(int argc, char **argv)
         0,
 #endif
         1};
-    if (m == 5 || !available[m]) {
+    if (m < 0 || !available[m]) {
         fprintf(stderr, "request: mode %s is not in this build\n", argv[1]);
         return 2;
     }
@@ -272,7 +252,7 @@ int main(int argc, char **argv)
     struct worker workers[64];
     if (threads < 1 || threads > 64)
         return 2;
-    double start = now();
+    double start = bench_now();
     for (int t = 0; t < threads; t++) {
         workers[t].rng = 0x9E3779B97F4A7C15ull * (uint64_t)(t + 1);
         workers[t].checksum = 0;
@@ -283,15 +263,13 @@ int main(int argc, char **argv)
         pthread_join(workers[t].id, NULL);
         checksum += workers[t].checksum;
     }
-    double seconds = now() - start;
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
+    double seconds = bench_now() - start;
     printf("mode=%s threads=%d requests=%ld seconds=%.4f rps=%.0f peak_rss_kib=%ld checksum=%llu\n",
            names[m], threads, requests_per_thread * threads, seconds,
-           (double)(requests_per_thread * threads) / seconds, usage.ru_maxrss,
+           (double)(requests_per_thread * threads) / seconds, bench_peak_rss_kib(),
            (unsigned long long)checksum);
     if (tag_errors != 0) {
-        fprintf(stderr, "request: %ld tags wrong\n", (long)tag_errors);
+        fprintf(stderr, "request: %ld first words wrong\n", (long)tag_errors);
         return 1;
     }
     return 0;

@@ -19,16 +19,16 @@ POOL_PEER_FLAGS := $(if $(POOL_BENCH_APR),-DBENCH_APR $(shell pkg-config --cflag
 POOL_PEER_LIBS := $(if $(POOL_BENCH_APR),$(shell pkg-config --libs apr-1 2>/dev/null)) \
 	$(if $(POOL_BENCH_TALLOC),$(shell pkg-config --libs talloc 2>/dev/null))
 
-$(POOL_BENCH)/request-pool: bench/pool/request.c include/mymalloc/pool.h $(LIB_SO)
+$(POOL_BENCH)/request-pool: bench/pool/request.c bench/pool/bench_pool.h include/mymalloc/pool.h $(LIB_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(POOL_BENCH_CFLAGS) -DBENCH_POOL $< -o $@ $(POOL_BENCH_LINK)
-$(POOL_BENCH)/request-peers: bench/pool/request.c
+$(POOL_BENCH)/request-peers: bench/pool/request.c bench/pool/bench_pool.h
 	@mkdir -p $(dir $@)
 	$(CC) $(POOL_BENCH_CFLAGS) $(POOL_PEER_FLAGS) $< -o $@ $(POOL_PEER_LIBS) -lpthread
-$(POOL_BENCH)/cache-pool: bench/pool/cache.c include/mymalloc/pool.h $(LIB_SO)
+$(POOL_BENCH)/cache-pool: bench/pool/cache.c bench/pool/bench_pool.h include/mymalloc/pool.h $(LIB_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(POOL_BENCH_CFLAGS) -DBENCH_POOL $< -o $@ $(POOL_BENCH_LINK)
-$(POOL_BENCH)/cache-plain: bench/pool/cache.c
+$(POOL_BENCH)/cache-plain: bench/pool/cache.c bench/pool/bench_pool.h
 	@mkdir -p $(dir $@)
 	$(CC) $(POOL_BENCH_CFLAGS) $< -o $@ -lpthread
 $(POOL_BENCH)/ops: bench/pool/ops.c include/mymalloc/pool.h $(LIB_SO)

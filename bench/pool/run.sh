@@ -143,7 +143,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) p
 {
     echo "## Pools: request workload (requests/s, median of $REPS; peak RSS KiB)"
     echo
-    echo "Each request: 20-500 objects of 16-512 B and 1-3 strings of 64 B-4 KiB, tagged, checked, then freed together. $REQUESTS requests in all per run."
+    echo "Each request: 20-500 objects of 16-512 B and 1-3 strings of 64 B-4 KiB, each touched (one 8-byte word written per cache line it spans), its first word read back at the end, then all freed together. $REQUESTS requests in all per run."
     echo
     echo "| allocator | 1 thread req/s | peak RSS | x APR | x talloc | x glibc malloc | 2 threads req/s | peak RSS | x APR | x talloc | x glibc malloc |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"

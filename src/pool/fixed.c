@@ -6,16 +6,19 @@
  * holds a link and the pool's free mark; free objects wait in the caches
  * of the slots (one, or one per CPU), then in the pool's depot.
  *
- * palloc pops the slot's cache (pool_fixed_alloc, inline); when it is
- * empty, a batch comes from the depot, else is carved from the newest slab,
- * else from a new slab (a kept one first); without memory, the other CPUs'
- * caches are emptied into the depot before palloc fails, so a pool holding
- * fewer live objects than its capacity finds one. pfree checks the pointer
- * (a slab of this pool, found in its slab set without touching the
- * pointer's memory; an object's start; carved; not marked free) and pushes
- * it on the caller's slot; a per-CPU cache that reaches two batches hands
- * them all to the depot. Every step is O(1) but a batch move, which is
- * O(batch) once per batch.
+ * palloc pops the slot's cache; when it is empty, the depot refills it:
+ * where the pool has one slot, with all the depot holds, else with a batch.
+ * An empty depot takes a new slab (a kept one first) whose objects are all
+ * linked and marked free at once (O(slab) once per slab: O(1) per object),
+ * so every object of a slab in the set is free or live, never unknown.
+ * Without memory, the other CPUs' caches are emptied into the depot before
+ * palloc fails, so a pool holding fewer live objects than its capacity
+ * finds one. pfree checks the pointer (an object's start, by a reciprocal;
+ * in a slab of this pool, found in its slab set without touching the
+ * pointer's memory; not marked free) and pushes it on the caller's slot; a
+ * per-CPU cache that reaches two batches hands them all to the depot.
+ * Every step is O(1) but a batch move (O(batch) once per batch) and a
+ * slab's linking.
  *
  * Exactness of the double-free check: a second pfree is caught unless the
  * program wrote the free mark into the object itself, or two threads pfree
@@ -86,15 +89,11 @@ static void set_reset(pool_t *pool)
     pool->set_count = 0;
 }
 
-/* ---- carving --------------------------------------------------------------- */
+/* ---- slabs ---------------------------------------------------------------- */
 
-static uintptr_t slab_objects_end(const pool_t *pool, uintptr_t slab)
-{
-    return slab + POOL_SPAN_HEADER + pool->objects_bytes;
-}
-
-/* Under the pool lock: make a slab the one to carve from (a kept one
- * first, else a new one). False when memory cannot be had. */
+/* Under the pool lock, with the depot empty: a slab (a kept one first,
+ * else a new one) into the slab set, and all of its objects, marked free,
+ * into the depot, in address order. False when memory cannot be had. */
 static bool next_slab(pool_t *pool)
 {
     pool_span *span = pool->spare;
@@ -116,46 +115,37 @@ static bool next_slab(pool_t *pool)
     pool->spans = span;
     if (!kept)
         pool_poison((char *)span + POOL_SPAN_HEADER, pool->slab_bytes - POOL_SPAN_HEADER);
-    atomic_store_explicit(&pool->carve_cur, (uintptr_t)span + POOL_SPAN_HEADER,
-                          memory_order_relaxed);
+    char *first = (char *)span + POOL_SPAN_HEADER;
+    char *last = first + (pool->slab_objects - 1) * pool->stride;
+    for (char *obj = first; obj < last; obj += pool->stride)
+        object_set((pool_object *)obj, (pool_object *)(obj + pool->stride), pool->free_mark);
+    object_set((pool_object *)last, NULL, pool->free_mark);
+    pool->depot = (pool_object *)first;
     return true;
 }
 
-/* Under the pool lock, with the slot's cache empty: up to a batch of free
- * objects into it, from the depot, else carved. */
+/* Under the pool lock, with the slot's cache empty: free objects into it
+ * from the depot (a new slab's when it is empty): all of them where the
+ * pool has one slot, else up to a batch. */
 static void refill(pool_t *pool, pool_slot *slot)
 {
+    if (pool->depot == NULL && !next_slab(pool))
+        return;
     pool_object *head = pool->depot;
-    size_t count = 0;
-    if (head != NULL) {
-        pool_object *tail = head, *next = pool_object_next(head);
-        for (count = 1; count < pool->batch && next != NULL; count++) {
-            tail = next;
-            next = pool_object_next(tail);
-        }
-        pool->depot = next;
-        pool->depot_count -= count;
-        object_set(tail, NULL, pool->free_mark);
-        slot->cache.head = head;
-        slot->cache.tail = tail;
-        slot->cache.count = count;
+    slot->cache.head = head;
+    if (pool->slot_mask == 0) {
+        pool->depot = NULL;
         return;
     }
-    uintptr_t cur = atomic_load_explicit(&pool->carve_cur, memory_order_relaxed);
-    if ((cur == 0 || cur == slab_objects_end(pool, pool_slab_of(pool, cur - 1))) && !next_slab(pool))
-        return;
-    cur = atomic_load_explicit(&pool->carve_cur, memory_order_relaxed);
-    uintptr_t end = slab_objects_end(pool, pool_slab_of(pool, cur - 1));
-    count = (end - cur) / pool->stride;
-    if (count > pool->batch)
-        count = pool->batch;
-    uintptr_t last = cur + (count - 1) * pool->stride;
-    for (uintptr_t obj = cur; obj < last; obj += pool->stride)
-        object_set((pool_object *)obj, (pool_object *)(obj + pool->stride), pool->free_mark);
-    object_set((pool_object *)last, NULL, pool->free_mark);
-    atomic_store_explicit(&pool->carve_cur, last + pool->stride, memory_order_relaxed);
-    slot->cache.head = (pool_object *)cur;
-    slot->cache.tail = (pool_object *)last;
+    pool_object *tail = head, *next = pool_object_next(head);
+    size_t count = 1;
+    for (; count < pool->batch && next != NULL; count++) {
+        tail = next;
+        next = pool_object_next(tail);
+    }
+    pool->depot = next;
+    object_set(tail, NULL, pool->free_mark);
+    slot->cache.tail = tail;
     slot->cache.count = count;
 }
 
@@ -168,7 +158,6 @@ static bool gather_caches(pool_t *pool)
         pool_slot *slot = &pool->slots[i];
         mm_lock_acquire(&slot->lock);
         pool_object *head = slot->cache.head, *tail = slot->cache.tail;
-        size_t count = slot->cache.count;
         slot->cache.head = NULL;
         slot->cache.count = 0;
         mm_lock_release(&slot->lock);
@@ -177,7 +166,6 @@ static bool gather_caches(pool_t *pool)
         mm_lock_acquire(&pool->lock);
         object_set(tail, pool->depot, pool->free_mark);
         pool->depot = head;
-        pool->depot_count += count;
         mm_lock_release(&pool->lock);
         moved = true;
     }
@@ -198,8 +186,12 @@ void *pool_fixed_alloc_slow(pool_t *pool, pool_slot *slot, size_t size)
             refill(pool, slot);
             pool_unlock(pool);
         }
-        if (slot->cache.head != NULL)
-            return pool_fixed_pop(pool, slot);
+        if (slot->cache.head != NULL) {
+            slot->cache.count--;
+            void *obj = pool_cache_pop(pool, slot);
+            pool_slot_leave(pool, slot);
+            return obj;
+        }
         pool_slot_leave(pool, slot);
         /* Out of memory: objects other CPUs cache are this pool's too. */
         if (attempt > 0 || pool->slot_mask == 0 || !gather_caches(pool)) {
@@ -219,7 +211,6 @@ static void flush_to_depot(pool_t *pool, pool_slot *slot)
     mm_lock_acquire(&pool->lock);
     object_set(slot->cache.tail, pool->depot, pool->free_mark);
     pool->depot = slot->cache.head;
-    pool->depot_count += slot->cache.count;
     mm_lock_release(&pool->lock);
     slot->cache.head = NULL;
     slot->cache.count = 0;
@@ -233,14 +224,9 @@ int pool_fixed_free(pool_t *pool, void *ptr, bool checked)
         pool_slot *slot = pool_slot_enter(pool);
         pool_unpoison(obj, sizeof *obj);
         if (MM_LIKELY(obj->mark != pool->free_mark)) {
-            obj->next = slot->cache.head;
-            obj->mark = pool->free_mark;
-            if (slot->cache.count == 0)
+            if (slot->cache.count++ == 0)
                 slot->cache.tail = obj;
-            slot->cache.head = obj;
-            slot->cache.count++;
-            slot->blocks--;
-            pool_poison(obj, pool->stride);
+            pool_cache_push(pool, slot, obj);
             if (pool->slot_mask != 0 && slot->cache.count >= 2 * pool->batch)
                 flush_to_depot(pool, slot);
             pool_slot_leave(pool, slot);
@@ -259,7 +245,7 @@ int pool_fixed_free(pool_t *pool, void *ptr, bool checked)
 
 /* With the pool to itself: every object is free again (`keep`: the pool
  * keeps its reserved slabs, or if fewer, slabs up to POOL_KEEP_BYTES with
- * its first span, to carve anew) or gone (every slab back). */
+ * its first span, to link anew) or gone (every slab back). */
 void pool_fixed_reset(pool_t *pool, bool keep)
 {
     for (unsigned i = 0; i <= pool->slot_mask; i++) {
@@ -269,37 +255,8 @@ void pool_fixed_reset(pool_t *pool, bool keep)
         slot->blocks = 0;
     }
     pool->depot = NULL;
-    pool->depot_count = 0;
-    atomic_store_explicit(&pool->carve_cur, 0, memory_order_relaxed);
     set_reset(pool);
-
-    size_t kept_slabs = 0, kept_bytes = pool->first->bytes;
-    for (pool_span *span = pool->spare; span != NULL; span = span->next) {
-        kept_slabs++;
-        kept_bytes += span->bytes;
-    }
-    pool_span *span = pool->spans;
-    pool->spans = NULL;
-    while (span != NULL) {
-        pool_span *next = span->next;
-        if (keep && span->kind == SPAN_SLAB &&
-            (kept_slabs < pool->reserved_spans || kept_bytes + span->bytes <= POOL_KEEP_BYTES)) {
-            kept_slabs++;
-            kept_bytes += span->bytes;
-            pool_poison((char *)span + POOL_SPAN_HEADER, span->bytes - POOL_SPAN_HEADER);
-            span->next = pool->spare;
-            pool->spare = span;
-        } else {
-            pool_drop_span(pool, span);
-        }
-        span = next;
-    }
-    if (!keep) {
-        while ((span = pool->spare) != NULL) {
-            pool->spare = span->next;
-            pool_drop_span(pool, span);
-        }
-    }
+    pool_keep_spans(pool, SPAN_SLAB, pool->reserved_spans, keep);
 }
 
 /* The constants of a fixed-size pool and its reserved slabs. The pool's
@@ -320,6 +277,7 @@ bool pool_fixed_init(pool_t *pool, size_t object_size, size_t capacity)
     pool->slab_objects = (slab_bytes - POOL_SPAN_HEADER) / stride;
     pool->reciprocal = ((uint64_t)1 << POOL_RECIPROCAL_SHIFT) / stride + 1;
     pool->objects_bytes = pool->slab_objects * stride;
+    pool->slab_start = ~(uintptr_t)(slab_bytes - 1);
     while (((size_t)1 << pool->slab_shift) < slab_bytes)
         pool->slab_shift++;
     pool->free_mark = (uintptr_t)pool ^ 0xF7EE0B1EC7F7EE0Bull;

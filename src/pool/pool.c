@@ -137,6 +137,35 @@ void pool_drop_span(pool_t *pool, pool_span *span)
     pool_span_release(span);
 }
 
+void pool_keep_spans(pool_t *pool, enum pool_span_kind kind, size_t reserved, bool keep)
+{
+    size_t kept_spans = 0, kept_bytes = pool->first->bytes;
+    for (pool_span *span = pool->spare; span != NULL; span = span->next) {
+        kept_spans++;
+        kept_bytes += span->bytes;
+    }
+    pool_span *span = pool->spans;
+    pool->spans = NULL;
+    while (span != NULL) {
+        pool_span *next = span->next;
+        if (keep && span->kind == kind &&
+            (kept_spans < reserved || kept_bytes + span->bytes <= POOL_KEEP_BYTES)) {
+            kept_spans++;
+            kept_bytes += span->bytes;
+            pool_poison((char *)span + POOL_SPAN_HEADER, span->bytes - POOL_SPAN_HEADER);
+            span->next = pool->spare;
+            pool->spare = span;
+        } else {
+            pool_drop_span(pool, span);
+        }
+        span = next;
+    }
+    while (!keep && (span = pool->spare) != NULL) {
+        pool->spare = span->next;
+        pool_drop_span(pool, span);
+    }
+}
+
 /* ---- life ------------------------------------------------------------------ */
 
 static void *fail(enum mm_error error)
@@ -211,8 +240,7 @@ MM_API pool_t *pool_create(const pool_config_t *config)
         return fail(MM_ERROR_NO_MEMORY);
 
     unsigned slots = slot_count(&c);
-    size_t header = POOL_SPAN_HEADER + pool_round_up(sizeof(pool_t), 64);
-    size_t meta = header + slots * sizeof(pool_slot);
+    size_t meta = POOL_SPAN_HEADER + sizeof(pool_t) + slots * sizeof(pool_slot);
     size_t set = meta + POOL_META_BYTES;
     size_t prefix = c.object_size != 0
                         ? set + sizeof(pool_set) + POOL_SET_FIRST * sizeof(uintptr_t)
@@ -228,7 +256,6 @@ MM_API pool_t *pool_create(const pool_config_t *config)
     char *base = (char *)first;
     mm_zero(base + POOL_SPAN_HEADER, prefix - POOL_SPAN_HEADER);
     pool_t *pool = (pool_t *)(base + POOL_SPAN_HEADER);
-    pool->slots = (pool_slot *)(base + header);
     pool->slot_mask = slots - 1;
     pool->shared = (c.flags & POOL_SHARED) != 0;
     pool->fixed = c.object_size != 0;
@@ -410,7 +437,7 @@ MM_API void *palloc(pool_t *pool, size_t size)
             return cur;
         }
     } else if (pool->local_objects && slot->cache.head != NULL && size - 1 < pool->object_size) {
-        return pool_fixed_pop(pool, slot);
+        return pool_cache_pop(pool, slot); /* one slot: no count kept */
     }
     return palloc_other(pool, size);
 }
@@ -436,15 +463,9 @@ MM_API void pfree(pool_t *pool, void *ptr)
     MM_ASSERT(pool->magic == POOL_MAGIC);
     if (MM_LIKELY(pool->local_objects) && pool_fixed_is_object(pool, ptr)) {
         pool_object *obj = ptr;
-        pool_slot *slot = pool->slots;
         pool_unpoison(obj, sizeof *obj);
         if (MM_LIKELY(obj->mark != pool->free_mark)) {
-            obj->next = slot->cache.head;
-            obj->mark = pool->free_mark;
-            slot->cache.head = obj;
-            slot->cache.count++;
-            slot->blocks--;
-            pool_poison(obj, pool->stride);
+            pool_cache_push(pool, pool->slots, obj); /* one slot: no tail or count kept */
             return;
         }
         pool_poison(obj, sizeof *obj);

@@ -9,14 +9,16 @@
  * Invariants:
  *  - every span starts with its pool_span record, is aligned to at least a
  *    page (a slab to its size), and is bound to span->node;
- *  - a pool's header lives in its first span, after the record; its slots
- *    follow it, then the first cleanup records, then (fixed-size) the first
+ *  - a pool's header lives in its first span, after the record, its slots
+ *    at its end; then the first cleanup records, then (fixed-size) the first
  *    table of its slab set, then (region) the first bump range;
  *  - slot->bump.cur <= slot->bump.end, both 16-byte aligned (or both NULL);
  *  - a fixed-size pool's objects are at slab + POOL_SPAN_HEADER + i * stride
- *    for i < slab_objects, the slab aligned to slab_bytes; a free object
- *    holds its free-list link and the pool's free mark; a live one never
- *    holds the mark in that word unless the program wrote it.
+ *    for i < slab_objects, the slab aligned to slab_bytes; every object of
+ *    a slab in the pool's slab set is free (it holds its free-list link and
+ *    the pool's free mark) or live (handed out; it never holds the mark in
+ *    that word unless the program wrote it): a slab's objects are all
+ *    linked into the depot when it enters the set.
  * Locks (platform/lock.h): a POOL_SHARED pool's slot lock, then its pool
  * lock, then the chunk cache's lock; the registry alone. A pool without
  * POOL_SHARED takes only its pool lock and the chunk cache's, on slow paths.
@@ -107,7 +109,9 @@ typedef struct pool_object {
 } pool_object;
 
 /* A bump range (region pools) or a cache of free objects (fixed-size
- * pools): one, or one per CPU with POOL_PER_CPU. */
+ * pools): one, or one per CPU with POOL_PER_CPU. A cache's tail and count
+ * are kept only where there are several slots (they decide and make the
+ * move of a cache to the depot); a pool with one slot never moves it. */
 typedef struct pool_slot {
     mm_lock lock; /* POOL_SHARED: guards the rest */
     union {
@@ -116,7 +120,7 @@ typedef struct pool_slot {
             char *start;     /* where the current region's blocks begin */
         } bump;
         struct {
-            pool_object *head, *tail; /* tail: valid while count > 0 */
+            pool_object *head, *tail; /* several slots: tail valid while count > 0 */
             size_t count;
         } cache;
     };
@@ -130,7 +134,8 @@ typedef struct pool_cleanup {
     struct pool_cleanup *next;
 } pool_cleanup;
 
-/* The slabs a fixed-size pool carved from: open addressing, at most half
+/* The slabs of a fixed-size pool whose objects are in use (linked free or
+ * handed out): open addressing, at most half
  * full. Entries are only added until the clear; a bigger table replaces a
  * full one, and the old stays mapped (a span of the pool) until the clear,
  * for a pfree that still reads it. */
@@ -140,8 +145,7 @@ typedef struct pool_set {
 } pool_set;
 
 struct mm_pool {
-    uint64_t magic; /* POOL_MAGIC while live */
-    pool_slot *slots;
+    uint64_t magic;     /* POOL_MAGIC while live */
     unsigned slot_mask; /* slots - 1, a power of two */
     bool shared, fixed;
     bool bump_only;     /* a region pool without POOL_SHARED: palloc's leaf fast path */
@@ -151,8 +155,9 @@ struct mm_pool {
 
     /* Fixed-size pools: constants. */
     size_t object_size, stride, slab_bytes, slab_objects;
-    size_t objects_bytes; /* slab_objects * stride */
-    unsigned slab_shift;  /* slab_bytes == 1 << slab_shift */
+    size_t objects_bytes;  /* slab_objects * stride */
+    uintptr_t slab_start;  /* ~(slab_bytes - 1): an address & slab_start is its slab */
+    unsigned slab_shift;   /* slab_bytes == 1 << slab_shift */
     uint64_t reciprocal;  /* (off * reciprocal) >> 44 == off / stride for off < slab_bytes */
     uintptr_t free_mark;
     size_t batch;          /* objects moved between a CPU's cache and the depot */
@@ -160,7 +165,7 @@ struct mm_pool {
 
     mm_lock lock; /* guards what follows (and a shared parent's child list) */
     pool_span *first;  /* the span holding this header */
-    pool_span *spans;  /* regions and big blocks; slabs carved from */
+    pool_span *spans;  /* regions and big blocks; slabs in the slab set */
     pool_span *spare;  /* regions, slabs not in use: kept by the clear or reserved */
     size_t held_bytes, span_count;
     pool_cleanup *cleanups;
@@ -170,15 +175,15 @@ struct mm_pool {
     size_t child_count;
     char *first_bump; /* region: the first span's bump range starts here */
 
-    /* Fixed-size pools: the depot, the slab being carved, the slab set. */
+    /* Fixed-size pools: the depot (free objects no slot caches), the slab
+     * set. */
     pool_object *depot;
-    size_t depot_count;
-    /* The next object to carve from the newest slab, or 0; the slab is the
-     * one holding carve_cur - 1. Read without the lock by pfree's check. */
-    _Atomic(uintptr_t) carve_cur;
-    _Atomic(pool_set *) set;                 /* read without the lock by pfree's check */
-    pool_set *first_set;                     /* in the first span */
+    _Atomic(pool_set *) set; /* read without the lock by pfree's check */
+    pool_set *first_set;     /* in the first span */
     size_t set_count;
+
+    /* The slots, at a constant offset from the header (no pointer to load). */
+    pool_slot slots[];
 };
 
 /* The slot of the caller: its CPU's under POOL_PER_CPU, the only one
@@ -227,6 +232,12 @@ static inline void pool_unlock(pool_t *pool)
 pool_span *pool_take_span(pool_t *pool, size_t bytes, size_t align, enum pool_span_kind kind);
 /* Give back a span the pool holds (unlinked by the caller). */
 void pool_drop_span(pool_t *pool, pool_span *span);
+/* With the pool to itself, at a clear (`keep`): its spans of `kind` move
+ * to pool->spare while it keeps fewer than `reserved` spare spans, or at
+ * most POOL_KEEP_BYTES with its first span and the spare ones; every other
+ * span goes back. At a destroy (`keep` false): every span but the first
+ * goes back, the spare ones too. O(spans). */
+void pool_keep_spans(pool_t *pool, enum pool_span_kind kind, size_t reserved, bool keep);
 
 /* region.c */
 void *pool_region_alloc_slow(pool_t *pool, pool_slot *slot, size_t size);
@@ -270,11 +281,9 @@ static inline pool_object *pool_object_next(pool_object *obj)
 
 #define POOL_RECIPROCAL_SHIFT 44 /* exact for offsets below 2^24, strides up to 2^20 */
 
-static inline uintptr_t pool_slab_of(const pool_t *pool, uintptr_t address)
-{
-    return address & ~(uintptr_t)(pool->slab_bytes - 1);
-}
-
+/* Where `slab` probes the slab set first: its number, hashed (a
+ * multiplication) so that slabs spaced by a multiple of the table's size
+ * do not meet. */
 static inline size_t pool_set_home(const pool_t *pool, uintptr_t slab, size_t mask)
 {
     return (size_t)(((slab >> pool->slab_shift) * 0x9E3779B97F4A7C15ull) >> 32) & mask;
@@ -297,42 +306,56 @@ static inline bool pool_set_contains(pool_t *pool, uintptr_t slab)
     }
 }
 
-/* Whether `ptr` is an object's start in a slab of this pool that was
- * carved: checked without reading the memory at `ptr`. (Free or live: the
- * mark tells.) */
+/* Whether `ptr` is an object's start in a slab of this pool: checked
+ * without reading the memory at `ptr`. (Free or live: the mark tells.)
+ * The slab set, not the slab's header, proves the slab is the pool's: the
+ * header of an address that is not a slab (a stack address, 16) may not
+ * be mapped. */
 static inline bool pool_fixed_is_object(pool_t *pool, const void *ptr)
 {
     uintptr_t address = (uintptr_t)ptr;
-    uintptr_t slab = pool_slab_of(pool, address);
+    uintptr_t slab = address & pool->slab_start;
     uint64_t offset = address - slab - POOL_SPAN_HEADER; /* wraps when below the objects */
-    if (offset >= pool->objects_bytes ||
-        ((offset * pool->reciprocal) >> POOL_RECIPROCAL_SHIFT) * pool->stride != offset ||
-        !pool_set_contains(pool, slab))
-        return false;
-    uintptr_t cur = atomic_load_explicit(&pool->carve_cur, memory_order_relaxed);
-    return cur == 0 || pool_slab_of(pool, cur - 1) != slab || address < cur;
+    return offset < pool->objects_bytes &&
+           ((offset * pool->reciprocal) >> POOL_RECIPROCAL_SHIFT) * pool->stride == offset &&
+           pool_set_contains(pool, slab);
 }
 
-/* The first object of the slot's cache (not empty); leaves the slot. */
-static inline void *pool_fixed_pop(pool_t *pool, pool_slot *slot)
+/* The first object of the slot's cache (not empty), handed out. The
+ * caller keeps the cache's count where the pool has several slots. */
+static inline void *pool_cache_pop(pool_t *pool, pool_slot *slot)
 {
     pool_object *obj = slot->cache.head;
     pool_unpoison(obj, sizeof *obj);
     slot->cache.head = obj->next;
-    slot->cache.count--;
     slot->blocks++;
     obj->mark = 0;
     pool_poison(obj, sizeof *obj);
     pool_unpoison(obj, pool->object_size);
-    pool_slot_leave(pool, slot);
     return obj;
+}
+
+/* Object `obj` of the pool (checked), not free, onto the slot's cache. The
+ * caller keeps the cache's tail and count where the pool has several
+ * slots. */
+static inline void pool_cache_push(pool_t *pool, pool_slot *slot, pool_object *obj)
+{
+    obj->next = slot->cache.head;
+    obj->mark = pool->free_mark;
+    slot->cache.head = obj;
+    slot->blocks--;
+    pool_poison(obj, pool->stride);
 }
 
 static inline void *pool_fixed_alloc(pool_t *pool, size_t size)
 {
     pool_slot *slot = pool_slot_enter(pool);
-    if (MM_LIKELY(slot->cache.head != NULL && size - 1 < pool->object_size))
-        return pool_fixed_pop(pool, slot);
+    if (MM_LIKELY(slot->cache.head != NULL && size - 1 < pool->object_size)) {
+        slot->cache.count--;
+        void *obj = pool_cache_pop(pool, slot);
+        pool_slot_leave(pool, slot);
+        return obj;
+    }
     return pool_fixed_alloc_slow(pool, slot, size);
 }
 

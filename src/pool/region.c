@@ -89,29 +89,7 @@ void *pool_region_alloc_slow(pool_t *pool, pool_slot *slot, size_t size)
  * else (destroy) every span but the first goes back. */
 void pool_region_reset(pool_t *pool, bool keep)
 {
-    size_t kept = pool->first->bytes;
-    for (pool_span *span = pool->spare; span != NULL; span = span->next)
-        kept += span->bytes;
-    pool_span *span = pool->spans;
-    pool->spans = NULL;
-    while (span != NULL) {
-        pool_span *next = span->next;
-        if (keep && span->kind == SPAN_REGION && kept + span->bytes <= POOL_KEEP_BYTES) {
-            kept += span->bytes;
-            pool_poison((char *)span + POOL_SPAN_HEADER, span->bytes - POOL_SPAN_HEADER);
-            span->next = pool->spare;
-            pool->spare = span;
-        } else {
-            pool_drop_span(pool, span);
-        }
-        span = next;
-    }
-    if (!keep) {
-        while ((span = pool->spare) != NULL) {
-            pool->spare = span->next;
-            pool_drop_span(pool, span);
-        }
-    }
+    pool_keep_spans(pool, SPAN_REGION, 0, keep);
     for (unsigned i = 0; i <= pool->slot_mask; i++) {
         pool_slot *slot = &pool->slots[i];
         slot->bump.cur = slot->bump.end = slot->bump.start = NULL;

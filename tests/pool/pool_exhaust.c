@@ -30,37 +30,13 @@
 #include <string.h>
 
 #include "mymalloc/pool.h"
+#include "pool_check.h"
 #include "provider.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            failures++;                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                            \
-        }                                                                   \
-    } while (0)
 
 #define MIB ((size_t)1 << 20)
 #define MAX_BLOCKS 200000
 
 static void *blocks[MAX_BLOCKS];
-
-static void stamp(void *p, size_t size, size_t i)
-{
-    memset(p, (int)(i * 131 + 7), size);
-}
-
-static int stamped(const void *p, size_t size, size_t i)
-{
-    const unsigned char *b = p;
-    for (size_t k = 0; k < size; k++)
-        if (b[k] != (unsigned char)(i * 131 + 7))
-            return 0;
-    return 1;
-}
 
 /* palloc `size` until NULL; returns how many came. */
 static size_t fill(pool_t *pool, size_t size)
@@ -73,13 +49,13 @@ static size_t fill(pool_t *pool, size_t size)
             CHECK(errno == ENOMEM, "errno %d after a NULL palloc", errno);
             break;
         }
-        stamp(p, size, n);
+        tag(p, size, n);
         blocks[n] = p;
     }
     CHECK(n < MAX_BLOCKS, "no NULL under the cap (size %zu)", size);
     int bad = 0;
     for (size_t i = 0; i < n; i++)
-        bad += !stamped(blocks[i], size, i);
+        bad += !tag_ok(blocks[i], size, i);
     CHECK(bad == 0, "%d blocks of %zu lost their tags", bad, size);
     return n;
 }
@@ -127,7 +103,7 @@ static void case_capacity(size_t base)
         void *p = palloc(fixed, 200);
         if (p == NULL)
             break;
-        stamp(p, 200, got);
+        tag(p, 200, got);
         blocks[got] = p;
     }
     CHECK(got == config.capacity, "only %zu of %zu reserved objects", got, config.capacity);
@@ -137,7 +113,7 @@ static void case_capacity(size_t base)
         extra++;
     CHECK(extra < 1000, "objects beyond the capacity under an exhausted cap");
     for (size_t i = 0; i < got; i++)
-        CHECK(stamped(blocks[i], 200, i), "object %zu", i);
+        CHECK(tag_ok(blocks[i], 200, i), "object %zu", i);
     printf("FIGURES: capacity 3000 objects guaranteed under exhaustion (+%zu from slab rounding)\n",
            extra);
     pool_destroy(hog);
@@ -273,7 +249,5 @@ int main(void)
     provider_get_stats(&s);
     CHECK(s.errors == 0, "%lu provider contract violations", s.errors);
     printf("FIGURES: vmalloc=%lu vmfree=%lu refused=%lu\n", s.vmallocs, s.vmfrees, s.refused);
-    if (failures)
-        fprintf(stderr, "pool_exhaust: %d failures\n", failures);
-    return failures == 0 ? 0 : 1;
+    return check_finish("pool_exhaust");
 }

@@ -48,46 +48,11 @@
 #include <unistd.h>
 
 #include "mymalloc/pool.h"
+#include "pool_check.h"
 
 /* The library's count of bytes mapped (platform/prim.c): hidden in the
  * shared library, so this program links the static one or the objects. */
 size_t mm_prim_held_bytes(void);
-
-static int failures;
-
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            failures++;                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                            \
-        }                                                                   \
-    } while (0)
-
-/* ---- tags ------------------------------------------------------------------ */
-
-static uint8_t tag_byte(const void *p, size_t i, uint64_t seed)
-{
-    uint64_t x = ((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull + seed * 31 + i * 7;
-    return (uint8_t)(x ^ (x >> 29));
-}
-
-static void tag(void *p, size_t size, uint64_t seed)
-{
-    uint8_t *b = p;
-    for (size_t i = 0; i < size; i++)
-        b[i] = tag_byte(p, i, seed);
-}
-
-static int tag_ok(const void *p, size_t size, uint64_t seed)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < size; i++)
-        if (b[i] != tag_byte(p, i, seed))
-            return 0;
-    return 1;
-}
 
 static uint64_t rng_state = 88172645463325252ull;
 static uint64_t rnd(void)
@@ -904,7 +869,5 @@ int main(int argc, char **argv)
                         " [--threads=N] [--ops=N]\n");
         return 2;
     }
-    if (failures != 0)
-        fprintf(stderr, "pool_test %s: %d failures\n", which, failures);
-    return failures == 0 ? 0 : 1;
+    return check_finish("pool_test");
 }

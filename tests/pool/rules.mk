@@ -17,7 +17,7 @@ POOL_SRCS := $(wildcard src/pool/*.c)
 POOL_OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(POOL_SRCS))
 POOL_TEST_HDRS := include/mymalloc/pool.h $(wildcard src/pool/*.h) $(CORE_HDRS)
 
-$(TP)/pool_test: tests/pool/pool_test.c $(POOL_TEST_HDRS) $(LIB_A) | $(TP)/.dir
+$(TP)/pool_test: tests/pool/pool_test.c tests/pool/pool_check.h $(POOL_TEST_HDRS) $(LIB_A) | $(TP)/.dir
 	$(TESTS_CC) $(TESTS_CFLAGS) $< -o $@ $(LIB_A) -lpthread
 
 # The sanitizer builds: every library source again, with -DMM_DEBUG.
@@ -31,14 +31,14 @@ $$(patsubst src/%.c,$(TP)/$(1)/%.o,$(CORE_SRCS) $(POOL_SRCS)): $(TP)/$(1)/%.o: s
 $$(patsubst src/%.c,$(TP)/$(1)/%.o,$(HOSTED_SUPPORT_SRCS) src/platform/hosted.c): $(TP)/$(1)/%.o: src/%.c $(POOL_TEST_HDRS) src/hosted/hosted.h
 	@mkdir -p $$(dir $$@)
 	$$(TESTS_CC) $$(HOSTED_CFLAGS) -DMM_DEBUG $(2) -c $$< -o $$@
-$(TP)/$(1)/pool_test: tests/pool/pool_test.c $$(POOL_SAN_OBJS_$(1)) | $(TP)/.dir
+$(TP)/$(1)/pool_test: tests/pool/pool_test.c tests/pool/pool_check.h $$(POOL_SAN_OBJS_$(1)) | $(TP)/.dir
 	@mkdir -p $$(dir $$@)
 	$$(TESTS_CC) $$(TESTS_CFLAGS) $(2) $$< $$(POOL_SAN_OBJS_$(1)) -o $$@ -lpthread
 endef
 $(eval $(call pool_san_rules,tsan,$(TESTS_TSAN)))
 $(eval $(call pool_san_rules,asan,$(TESTS_ASAN)))
 
-$(TP)/pool_exhaust: tests/pool/pool_exhaust.c $(POOL_TEST_HDRS) $(CORE_OBJS) $(POOL_OBJS) \
+$(TP)/pool_exhaust: tests/pool/pool_exhaust.c tests/pool/pool_check.h $(POOL_TEST_HDRS) $(CORE_OBJS) $(POOL_OBJS) \
 		$(HOSTED_SUPPORT_OBJS) $(TB)/core/provider.o $(TB)/core/testlib.o | $(TP)/.dir
 	$(TESTS_CC) $(TESTS_CFLAGS) $< $(CORE_OBJS) $(POOL_OBJS) $(HOSTED_SUPPORT_OBJS) \
 		$(TB)/core/provider.o $(TB)/core/testlib.o -o $@ -lpthread
