@@ -392,6 +392,25 @@ static void hand_over(struct cpu *cpu, tl_block *b)
 
 static unsigned long slot_count;
 
+/* A random slot of a phase, after the CPU's inbox is drained every 32
+ * steps. */
+static tl_block *random_slot(struct cpu *cpu, tl_block *slots, unsigned long step)
+{
+    if (step % 32 == 0)
+        drain_box(cpu);
+    return &slots[tl_range(&cpu->rng, 0, slot_count - 1)];
+}
+
+/* Free the block of slot `b` here, or one time in `remote_one_in` (with
+ * several CPUs) hand it to another CPU to free. */
+static void release_slot(struct cpu *cpu, tl_block *b, uint64_t remote_one_in)
+{
+    if (ncpus > 1 && tl_range(&cpu->rng, 0, remote_one_in - 1) == 0)
+        hand_over(cpu, b);
+    else
+        free_block(cpu, b, cpu->id);
+}
+
 /* A phase's slots (all empty), once every CPU is ready to start. */
 static tl_block *phase_start(void)
 {
@@ -407,14 +426,9 @@ static int random_phase(struct cpu *cpu)
     tl_block *slots = phase_start();
     uint64_t serial = 0;
     for (unsigned long step = 0; step < steps_per_cpu; step++) {
-        if (step % 32 == 0)
-            drain_box(cpu);
-        tl_block *b = &slots[tl_range(&cpu->rng, 0, slot_count - 1)];
+        tl_block *b = random_slot(cpu, slots, step);
         if (b->p != NULL) {
-            if (ncpus > 1 && tl_range(&cpu->rng, 0, 3) == 0)
-                hand_over(cpu, b);
-            else
-                free_block(cpu, b, cpu->id);
+            release_slot(cpu, b, 4);
             continue;
         }
         size_t size = draw_size(workload, &cpu->rng);
@@ -855,15 +869,9 @@ static int pressure_phase(struct cpu *cpu)
     for (unsigned long step = 0; step < settle_steps + steps_per_cpu; step++) {
         if (step % PRESSURE_ROUND == 0)
             tl_barrier_wait(&phase_barrier);
-        if (step % 32 == 0)
-            drain_box(cpu);
-        tl_block *b = &slots[tl_range(&cpu->rng, 0, slot_count - 1)];
-        if (b->p != NULL) {
-            if (ncpus > 1 && tl_range(&cpu->rng, 0, 7) == 0)
-                hand_over(cpu, b);
-            else
-                free_block(cpu, b, cpu->id);
-        }
+        tl_block *b = random_slot(cpu, slots, step);
+        if (b->p != NULL)
+            release_slot(cpu, b, 8);
         size_t size = draw_size(K_PAGE_MODULE, &cpu->rng);
         b->p = under_test->alloc(size);
         b->size = size;
