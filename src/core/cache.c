@@ -126,8 +126,13 @@ void mm_cache_put(mm_heap *heap, mm_span *span)
  * cached slab reused is one less to map and fill). O(MM_SLAB_MAX_PAGES). */
 static mm_span *cache_take_locked(mm_heap *heap, unsigned c, size_t pages)
 {
+    MM_ASSERT(pages >= 1 && pages <= MM_SLAB_MAX_PAGES);
+    /* An empty cache (the common case while memory grows) costs no search. */
+    if (heap->empty_cache_bytes == 0)
+        return NULL;
     size_t size = mm_class_size(c);
-    for (size_t distance = 0; distance <= MM_SLAB_MAX_PAGES; distance++) {
+    size_t farthest = pages - 1 > MM_SLAB_MAX_PAGES - pages ? pages - 1 : MM_SLAB_MAX_PAGES - pages;
+    for (size_t distance = 0; distance <= farthest; distance++) {
         size_t candidates[2] = {pages + distance, pages - distance};
         for (unsigned i = 0; i < (distance > 0 && distance < pages ? 2u : 1u); i++) {
             size_t p = candidates[i];
