@@ -7,7 +7,9 @@
  *
  * Invariants (under the lists_lock of the heap that owns the cache):
  *   - a cached slab is on no list, owned by the cache's heap, with no block
- *     out, in empty_cache[its page count]; empty_cache_bytes sums them;
+ *     out, in empty_cache[its page count]; empty_cache_bytes sums them, and
+ *     bit p of empty_cache_mask is set exactly when empty_cache[p] is not
+ *     empty;
  *   - a heap's cache stays within cache_budget(): a floor plus a share of
  *     the heap's slab_bytes, so it falls as slab_bytes falls (also when a
  *     remote free claims a slab, so an idle heap's cache shrinks too);
@@ -74,21 +76,37 @@ static void cache_overflow(mm_heap *heap, mm_span *span)
     mm_lock_release(&mm_shared_cache.lists_lock);
 }
 
+/* The cache's buckets: push onto and pop off the list of slabs of `pages`
+ * pages, keeping empty_cache_bytes and the mask of non-empty buckets. */
+static void cache_push(mm_heap *heap, size_t pages, mm_span *span)
+{
+    span->next = heap->empty_cache[pages];
+    heap->empty_cache[pages] = span;
+    heap->empty_cache_bytes += span->bytes;
+    heap->empty_cache_mask |= (uint32_t)1 << pages;
+}
+
+static mm_span *cache_pop(mm_heap *heap, size_t pages)
+{
+    mm_span *span = heap->empty_cache[pages];
+    MM_ASSERT(span != NULL && heap->empty_cache_bytes >= span->bytes &&
+              span->list == MM_LIST_NONE);
+    heap->empty_cache[pages] = span->next;
+    heap->empty_cache_bytes -= span->bytes;
+    if (span->next == NULL)
+        heap->empty_cache_mask &= ~((uint32_t)1 << pages);
+    return span;
+}
+
 /* Move cached slabs out (to the shared cache, or from it back to the
  * system), largest first, until the cache holds at most `limit` bytes.
- * O(MM_SLAB_MAX_PAGES) per slab moved. */
+ * O(1) per slab moved. */
 void mm_cache_shrink(mm_heap *heap, size_t limit)
 {
-    size_t pages = MM_SLAB_MAX_PAGES;
-    while (heap->empty_cache_bytes > limit && pages > 0) {
-        mm_span *span = heap->empty_cache[pages];
-        if (span == NULL) {
-            pages--;
-            continue;
-        }
-        heap->empty_cache[pages] = span->next;
-        heap->empty_cache_bytes -= span->bytes;
-        cache_overflow(heap, span);
+    while (heap->empty_cache_bytes > limit) {
+        MM_ASSERT(heap->empty_cache_mask != 0);
+        size_t pages = 31u - (unsigned)__builtin_clz(heap->empty_cache_mask);
+        cache_overflow(heap, cache_pop(heap, pages));
     }
 }
 
@@ -115,37 +133,37 @@ void mm_cache_put(mm_heap *heap, mm_span *span)
         return;
     }
     mm_cache_trim(heap, span->bytes);
-    span->next = heap->empty_cache[pages];
-    heap->empty_cache[pages] = span;
-    heap->empty_cache_bytes += span->bytes;
+    cache_push(heap, pages, span);
 }
 
 /* A cached slab for class `c`, which would like `pages` pages: the one
  * nearest that size (larger first) that holds a block and whose tail wastes
  * at most 1/4 (growth and the 1/8 of fresh slabs are only optimisations; a
- * cached slab reused is one less to map and fill). O(MM_SLAB_MAX_PAGES). */
+ * cached slab reused is one less to map and fill). The mask of non-empty
+ * buckets gives, by bit scans, the nearest non-empty bucket above (at or
+ * from `pages`) and below: one look, and a division, per non-empty bucket,
+ * at most MM_SLAB_MAX_PAGES + 1. */
 static mm_span *cache_take_locked(mm_heap *heap, unsigned c, size_t pages)
 {
     MM_ASSERT(pages >= 1 && pages <= MM_SLAB_MAX_PAGES);
-    /* An empty cache (the common case while memory grows) costs no search. */
-    if (heap->empty_cache_bytes == 0)
-        return NULL;
+    uint32_t above = heap->empty_cache_mask >> pages; /* bit d: bucket pages + d */
+    uint32_t below = heap->empty_cache_mask & (((uint32_t)1 << pages) - 1);
     size_t size = mm_class_size(c);
-    size_t farthest = pages - 1 > MM_SLAB_MAX_PAGES - pages ? pages - 1 : MM_SLAB_MAX_PAGES - pages;
-    for (size_t distance = 0; distance <= farthest; distance++) {
-        size_t candidates[2] = {pages + distance, pages - distance};
-        for (unsigned i = 0; i < (distance > 0 && distance < pages ? 2u : 1u); i++) {
-            size_t p = candidates[i];
-            if (p > MM_SLAB_MAX_PAGES)
-                continue;
-            mm_span *span = heap->empty_cache[p];
-            if (span != NULL && span->bytes >= size && span->bytes % size * 4 <= span->bytes) {
-                heap->empty_cache[p] = span->next;
-                MM_ASSERT(heap->empty_cache_bytes >= span->bytes && span->list == MM_LIST_NONE);
-                heap->empty_cache_bytes -= span->bytes;
-                return span;
-            }
+    while ((above | below) != 0) {
+        size_t up = above != 0 ? (unsigned)__builtin_ctz(above) : MM_SLAB_MAX_PAGES + 1;
+        size_t down = below != 0 ? pages - (31u - (unsigned)__builtin_clz(below))
+                                 : MM_SLAB_MAX_PAGES + 1;
+        size_t p;
+        if (up <= down) {
+            p = pages + up;
+            above &= above - 1;
+        } else {
+            p = pages - down;
+            below &= ~((uint32_t)1 << p);
         }
+        size_t bytes = heap->empty_cache[p]->bytes;
+        if (bytes >= size && bytes % size * 4 <= bytes)
+            return cache_pop(heap, p);
     }
     return NULL;
 }
@@ -153,15 +171,12 @@ static mm_span *cache_take_locked(mm_heap *heap, unsigned c, size_t pages)
 void mm_cache_flush(mm_heap *heap)
 {
     mm_span *all = NULL;
-    for (size_t p = 0; p <= MM_SLAB_MAX_PAGES; p++) {
-        while (heap->empty_cache[p] != NULL) {
-            mm_span *span = heap->empty_cache[p];
-            heap->empty_cache[p] = span->next;
-            span->next = all;
-            all = span;
-        }
+    while (heap->empty_cache_mask != 0) {
+        mm_span *span = cache_pop(heap, (unsigned)__builtin_ctz(heap->empty_cache_mask));
+        span->next = all;
+        all = span;
     }
-    heap->empty_cache_bytes = 0;
+    MM_ASSERT(heap->empty_cache_bytes == 0);
     mm_span_destroy_list(all);
 }
 

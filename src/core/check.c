@@ -197,6 +197,8 @@ static void verify_heap(mm_verifier *v, mm_heap *heap, bool is_user)
         mm_verify_fail(v, "heap slab bytes differ from its lists", heap);
     size_t cached = 0;
     for (size_t p = 0; p <= MM_SLAB_MAX_PAGES; p++) {
+        if ((heap->empty_cache[p] != NULL) != (heap->empty_cache_mask >> p & 1))
+            mm_verify_fail(v, "empty-cache mask disagrees with its buckets", heap);
         for (mm_span *span = heap->empty_cache[p]; span != NULL; span = span->next) {
             if (span->bytes != p << MM_PAGE_SHIFT || span->list != MM_LIST_NONE ||
                 atomic_load_explicit(&span->owner, memory_order_relaxed) != heap)

@@ -42,6 +42,7 @@ void mm_heap_init(mm_heap *heap)
     for (unsigned p = 0; p <= MM_SLAB_MAX_PAGES; p++)
         heap->empty_cache[p] = NULL;
     heap->empty_cache_bytes = 0;
+    heap->empty_cache_mask = 0;
     heap->slab_bytes = 0;
 }
 

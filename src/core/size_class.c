@@ -35,13 +35,23 @@ const uint8_t mm_class_table[MM_CLASS_TABLE_MAX / 16 + 1] = {
     MM_TABLE_CLASS(960), MM_TABLE_CLASS(976), MM_TABLE_CLASS(992), MM_TABLE_CLASS(1008),
     MM_TABLE_CLASS(1024)};
 
+/* The base page counts, by min_blocks (1 or 2) and class, found on first
+ * use; 0: not yet. Relaxed: threads that race store the same value. */
+static _Atomic uint8_t base_pages_found[2][MM_CLASS_COUNT];
+
 size_t mm_slab_pages(unsigned c, uint32_t held, size_t min_blocks)
 {
+    MM_ASSERT(c < MM_CLASS_COUNT && (min_blocks == 1 || min_blocks == 2));
     size_t size = mm_class_size(c);
-    size_t base = 1;
-    while ((base * MM_PAGE_SIZE) % size * 8 > base * MM_PAGE_SIZE ||
-           (base * MM_PAGE_SIZE / size < min_blocks && base < MM_SLAB_MAX_PAGES))
-        base++;
+    _Atomic uint8_t *found = &base_pages_found[min_blocks - 1][c];
+    size_t base = atomic_load_explicit(found, memory_order_relaxed);
+    if (MM_UNLIKELY(base == 0)) {
+        base = 1;
+        while ((base * MM_PAGE_SIZE) % size * 8 > base * MM_PAGE_SIZE ||
+               (base * MM_PAGE_SIZE / size < min_blocks && base < MM_SLAB_MAX_PAGES))
+            base++;
+        atomic_store_explicit(found, (uint8_t)base, memory_order_relaxed);
+    }
     if (size > MM_PAGE_SIZE)
         return base;
     /* Doubling keeps the tail's share of the slab. */

@@ -196,6 +196,7 @@ typedef struct mm_heap {
      * by what the slabs of all heaps fell from their recent peak.) */
     mm_span *empty_cache[MM_SLAB_MAX_PAGES + 1];
     size_t empty_cache_bytes;
+    uint32_t empty_cache_mask; /* bit p: empty_cache[p] is not empty */
 
     mm_lock lock;                 /* CPU identity: who uses the heap now */
     struct mm_heap *next_free;    /* TLS identity: link on the list of
