@@ -123,9 +123,12 @@ $(M5_C): $(M5_INPUTS)
 include src/kernel/kernel.mk
 all: $(KERNEL_C) $(KERNEL_H)
 
-# The real-time heap's single-file drop-in (build/rt/mymalloc_rt.[ch]).
+# The real-time heap's single-file drop-in (build/rt/mymalloc_rt.[ch]), and
+# the library's real-time mode (build/libmymalloc-rt.so, make rt-lib).
 include src/rt/rt.mk
 all: $(RT_C) $(RT_H)
+include src/rt/rtlib.mk
+all: $(RT_LIB_SO)
 
 -include tests/tests.mk
 # make bench: the side-by-side benchmark suite (bench/README.md).

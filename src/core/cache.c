@@ -54,6 +54,11 @@ void mm_cache_slabs_removed(size_t bytes)
  * cache: what the slabs of all heaps fell from their recent peak. */
 static size_t cache_budget(const mm_heap *heap)
 {
+#if defined(MM_REALTIME)
+    /* Real-time mode: a fixed budget, so one trim moves a bounded number of
+     * slabs (a share of slab_bytes can fall by any amount at once). */
+    return heap == &mm_shared_cache ? 0 : MM_HEAP_CACHE_BYTES;
+#endif
     if (heap == &mm_shared_cache)
         return mm_retention_surplus(&all_slab_retention,
                                     atomic_load_explicit(&all_slab_bytes, memory_order_relaxed));

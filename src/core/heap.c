@@ -488,6 +488,10 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
             mm_lock_release(&heap->lists_lock);
             continue;
         }
+        /* Real-time mode: reclaim walks every slab; fail at once instead. */
+#if defined(MM_REALTIME)
+        reclaimed = true;
+#endif
         if (reclaimed)
             return NULL;
         mm_reclaim(heap);

@@ -114,6 +114,12 @@ static size_t large_cache_limit(void)
  * outgrew: a growing buffer is seldom asked for at its old size again. */
 static bool large_cache_keeps(const mm_span *span, bool outgrown)
 {
+#if defined(MM_REALTIME)
+    /* Real-time mode: the arena maps in O(1); a cache would only add walks. */
+    (void)span;
+    (void)outgrown;
+    return false;
+#endif
     if (span->block_start != span->base)
         return false;
     size_t huge = mm_prim_huge_page_bytes();
@@ -197,6 +203,10 @@ void *mm_large_malloc(size_t size, size_t align, const mm_span *replacing, bool 
         mm_span_destroy_list(dropped);
     }
     span = mm_span_create(bytes, align, 1);
+#if defined(MM_REALTIME)
+    if (span == NULL) /* real-time mode: no reclaim, which walks every slab */
+        return NULL;
+#endif
     if (span == NULL) {
         mm_reclaim(NULL);
         span = mm_span_create(bytes, align, 1);

@@ -30,6 +30,13 @@ void mm_options_read(void);
 void mm_options_parse(void);
 extern bool mm_option_verbose;
 extern bool mm_option_huge_pages;
+#if defined(MM_REALTIME)
+/* MYMALLOC_RT_ARENA_MB: the real-time arena's size (platform/hosted.c). */
+extern size_t mm_option_rt_arena_mb;
+/* Hold the arena's lock across a fork (platform/hosted.c, threads.c). */
+void mm_rt_arena_fork_lock(void);
+void mm_rt_arena_fork_unlock(void);
+#endif
 
 /* Output (report.c). Each writes whole lines to stderr with write(2), from
  * a stack buffer: safe inside the allocator's hooks and in any thread.

@@ -9,6 +9,10 @@
  *   MYMALLOC_HUGE_PAGES=0
  *                        do not ask for transparent huge pages for blocks of
  *                        2 MiB and more (src/platform/hosted.c); on by default
+ *   MYMALLOC_RT_ARENA_MB=256
+ *                        (libmymalloc-rt.so only, MM_REALTIME) the real-time
+ *                        arena's size in MiB, mapped and locked at start-up:
+ *                        all the memory the malloc family will ever have
  *
  * Values: 1/yes/on/true enable, 0/no/off/false (or empty) disable. Any other
  * variable whose name starts with MYMALLOC_, and any value not understood,
@@ -25,6 +29,10 @@ extern char **environ;
 bool mm_option_verbose;
 bool mm_option_huge_pages = true;
 static bool option_stats;
+#if defined(MM_REALTIME)
+size_t mm_option_rt_arena_mb = 256;
+#define RT_ARENA_MB_MAX ((size_t)1 << 22) /* 4 TiB: runs of pages are counted in 31 bits */
+#endif
 
 typedef struct option {
     const char *name;
@@ -63,6 +71,19 @@ static void read_entry(const char *entry)
     const char *equals = strchr(entry, '=');
     size_t name_length = equals != NULL ? (size_t)(equals - entry) : strlen(entry);
     const char *value = equals != NULL ? equals + 1 : "";
+#if defined(MM_REALTIME)
+    static const char arena_name[] = "MYMALLOC_RT_ARENA_MB";
+    if (name_length == sizeof arena_name - 1 && strncmp(entry, arena_name, name_length) == 0) {
+        char *end;
+        unsigned long long mb = strtoull(value, &end, 10);
+        if (end == value || *end != '\0' || mb == 0 || mb > RT_ARENA_MB_MAX)
+            mm_say("mymalloc: option %s=%s: not a size in MiB (1 to %zu); kept %zu", arena_name,
+                   value, RT_ARENA_MB_MAX, mm_option_rt_arena_mb);
+        else
+            mm_option_rt_arena_mb = (size_t)mb;
+        return;
+    }
+#endif
     for (size_t i = 0; i < OPTION_COUNT; i++) {
         if (strlen(options[i].name) != name_length ||
             strncmp(options[i].name, entry, name_length) != 0)
@@ -94,6 +115,9 @@ static void parse_options(void)
             read_entry(*entry);
     for (size_t i = 0; i < OPTION_COUNT; i++)
         mm_verbose("mymalloc: option %s=%d", options[i].name, *options[i].value ? 1 : 0);
+#if defined(MM_REALTIME)
+    mm_verbose("mymalloc: option MYMALLOC_RT_ARENA_MB=%zu", mm_option_rt_arena_mb);
+#endif
 }
 
 void mm_options_parse(void)

@@ -24,10 +24,21 @@ static pthread_key_t exit_key;
  * compared with: a decision to give memory back, not a guard of memory. */
 static atomic_bool main_attached;
 
+#if defined(MM_REALTIME)
+/* Real-time mode: no system call after start-up (gettid, getpid are): the
+ * main thread is the one that installed the hooks, at load. */
+static pthread_t main_thread;
+
+static bool on_main_thread(void)
+{
+    return pthread_equal(pthread_self(), main_thread);
+}
+#else
 static bool on_main_thread(void)
 {
     return gettid() == getpid();
 }
+#endif
 
 /* Whether the main thread has been left alone, and whether threads started
  * allocating after that: the program runs its threads in rounds (each
@@ -96,16 +107,45 @@ static void on_fork_child(void)
     mm_verbose("mymalloc: fork: heaps of the parent's other threads retired in the child");
 }
 
+#if defined(MM_REALTIME)
+/* The arena's lock is the innermost: taken after the core's, released
+ * before them. */
+static void fork_prepare(void)
+{
+    mm_fork_prepare();
+    mm_rt_arena_fork_lock();
+}
+
+static void fork_parent(void)
+{
+    mm_rt_arena_fork_unlock();
+    mm_fork_parent();
+}
+
+static void fork_child(void)
+{
+    mm_rt_arena_fork_unlock();
+    on_fork_child();
+}
+#else
+#define fork_prepare mm_fork_prepare
+#define fork_parent mm_fork_parent
+#define fork_child on_fork_child
+#endif
+
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 
 static void install(void)
 {
+#if defined(MM_REALTIME)
+    main_thread = pthread_self();
+#endif
     if (pthread_key_create(&exit_key, on_thread_exit) == 0)
         mm_prim_table.thread_attached = on_thread_attached;
     mm_prim_table.bad_pointer = on_bad_pointer;
     mm_prim_table.error = on_error;
     mm_prim_table.assert_failed = on_assert_failed;
-    pthread_atfork(mm_fork_prepare, mm_fork_parent, on_fork_child);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 __attribute__((constructor)) void mm_hosted_install(void)

@@ -57,6 +57,7 @@ static void *map(void *addr, size_t length)
     return p == MAP_FAILED ? NULL : p;
 }
 
+#if !defined(MM_REALTIME) /* the real-time mode has no clock and no page moves */
 /* The coarse clock: a vDSO read of the last tick, a few nanoseconds. */
 static uint64_t monotonic_ms(void)
 {
@@ -89,6 +90,7 @@ static bool move_pages(void *from, size_t bytes, void *to)
 {
     return mremap(from, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED;
 }
+#endif
 
 /* ---- CPUs and NUMA nodes ------------------------------------------------ */
 
@@ -219,14 +221,269 @@ static void sleep_ms(unsigned ms)
     }
 }
 
+#if defined(MM_REALTIME)
+/* ---- the real-time arena ------------------------------------------------ *
+ * MM_REALTIME (build/libmymalloc-rt.so): every page the core maps comes from
+ * one arena, mapped with MAP_POPULATE and mlocked when the table is filled,
+ * so that no malloc-family call makes a system call or takes a page fault
+ * (docs/REALTIME.md, "The library's real-time mode").
+ *
+ * Page runs are kept by a two-level segregated fit (TLSF) over page numbers,
+ * with its bookkeeping beside the pages, not in them: a run's first and last
+ * page have its length in `tag` (FREE_RUN set while it is free); a free run
+ * is on the list of its class (ARENA_SUB_BINS classes per power of two of
+ * pages), linked through next/prev by its first page; a bit per non-empty
+ * list, and per first level with one. Taking a run rounds the request up to
+ * its class's start, takes the head of the first non-empty list of that
+ * class or above (two find-first-set) and gives the rest back; a run that
+ * comes back merges with free neighbours (their tags) and goes on its list.
+ * No loop: every call is constant work. A taken run is at most 1/8 larger
+ * than the class it was found in needed, never larger than asked.
+ *
+ * Invariants: the runs tile [0, pages); each run's first and last tag hold
+ * its length, and FREE_RUN iff it is on a list; no two free runs touch; a bit
+ * of sub_map[f] is set iff its list is non-empty, a bit of first_map iff
+ * sub_map[f] != 0; used_pages counts the pages of runs handed out.
+ * Locks: arena.lock (MM_LOCK_RT_ARENA, innermost: the core maps pages while
+ * holding its own locks) around every change. */
+#include "platform/lock.h"
+
+#define ARENA_SUB_BITS 3
+#define ARENA_SUB_BINS (1u << ARENA_SUB_BITS)
+#define ARENA_FIRST_LEVELS 32            /* runs below 2^31 pages */
+#define ARENA_MAX_PAGES ((size_t)1 << 31) /* lengths below FREE_RUN */
+#define FREE_RUN 0x80000000u
+#define NO_RUN UINT32_MAX
+
+static struct {
+    mm_lock lock;
+    char *base;      /* page 0 */
+    size_t pages;
+    uint32_t *tag;   /* per page */
+    uint32_t *next, *prev;
+    uint32_t first_map;
+    uint8_t sub_map[ARENA_FIRST_LEVELS];
+    uint32_t head[ARENA_FIRST_LEVELS][ARENA_SUB_BINS];
+    size_t used_pages, peak_pages;
+    bool locked; /* mlock succeeded */
+} arena = {.lock = MM_LOCK_INITIALIZER(MM_LOCK_RT_ARENA)};
+
+/* The class of a run of `pages` (>= 1): pages < 8 one class each, then 8 per
+ * power of two. */
+static void arena_class(size_t pages, unsigned *first, unsigned *sub)
+{
+    unsigned log = 63u - (unsigned)__builtin_clzll(pages);
+    if (log < ARENA_SUB_BITS) {
+        *first = 0;
+        *sub = (unsigned)pages;
+        return;
+    }
+    *first = log - ARENA_SUB_BITS + 1;
+    *sub = (unsigned)(pages >> (log - ARENA_SUB_BITS)) - ARENA_SUB_BINS;
+}
+
+static void arena_mark(uint32_t first, size_t pages, uint32_t flag)
+{
+    arena.tag[first] = arena.tag[first + pages - 1] = (uint32_t)pages | flag;
+}
+
+static void arena_list_add(uint32_t first, size_t pages)
+{
+    unsigned f, s;
+    arena_class(pages, &f, &s);
+    arena_mark(first, pages, FREE_RUN);
+    uint32_t old = arena.head[f][s];
+    arena.next[first] = old;
+    arena.prev[first] = NO_RUN;
+    if (old != NO_RUN)
+        arena.prev[old] = first;
+    arena.head[f][s] = first;
+    arena.sub_map[f] |= (uint8_t)(1u << s);
+    arena.first_map |= 1u << f;
+}
+
+static void arena_list_remove(uint32_t first, size_t pages)
+{
+    unsigned f, s;
+    arena_class(pages, &f, &s);
+    uint32_t next = arena.next[first], prev = arena.prev[first];
+    if (next != NO_RUN)
+        arena.prev[next] = prev;
+    if (prev != NO_RUN) {
+        arena.next[prev] = next;
+        return;
+    }
+    arena.head[f][s] = next;
+    if (next == NO_RUN) {
+        arena.sub_map[f] &= (uint8_t)~(1u << s);
+        if (arena.sub_map[f] == 0)
+            arena.first_map &= ~(1u << f);
+    }
+}
+
+/* The first page of a free run of at least `pages` whose class is the
+ * smallest that surely holds them, or NO_RUN. Under the lock. */
+static uint32_t arena_find(size_t pages)
+{
+    unsigned log = 63u - (unsigned)__builtin_clzll(pages);
+    if (log >= ARENA_SUB_BITS)
+        pages += ((size_t)1 << (log - ARENA_SUB_BITS)) - 1; /* to the next class's start */
+    unsigned f, s;
+    arena_class(pages, &f, &s);
+    if (f >= ARENA_FIRST_LEVELS)
+        return NO_RUN;
+    unsigned subs = arena.sub_map[f] & (0xffu << s);
+    if (subs == 0) {
+        uint32_t firsts = f + 1 < ARENA_FIRST_LEVELS ? arena.first_map & (~0u << (f + 1)) : 0;
+        if (firsts == 0)
+            return NO_RUN;
+        f = (unsigned)__builtin_ctz(firsts);
+        subs = arena.sub_map[f];
+    }
+    return arena.head[f][__builtin_ctz(subs)];
+}
+
+static void arena_bad_free(const void *addr, size_t length, const char *problem)
+{
+    mm_say("mymalloc: real-time arena: %s: %zu bytes at %p; ignored", problem, length, addr);
+}
+
+/* Map, fault in and lock the bookkeeping and the arena: MYMALLOC_RT_ARENA_MB. */
+static void arena_create(void)
+{
+    size_t pages = (mm_option_rt_arena_mb << 20) / MM_PAGE_SIZE;
+    size_t books = (3 * pages * sizeof(uint32_t) + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1);
+    size_t total = books + pages * MM_PAGE_SIZE;
+    char *base = pages == 0 || pages >= ARENA_MAX_PAGES
+                     ? MAP_FAILED
+                     : mmap(NULL, total, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (base == MAP_FAILED) {
+        mm_say("mymalloc: real-time arena of %zu MiB could not be mapped: every malloc fails",
+               mm_option_rt_arena_mb);
+        return;
+    }
+    arena.locked = mlock(base, total) == 0;
+    if (!arena.locked)
+        mm_say("mymalloc: real-time arena: mlock of %zu MiB refused (RLIMIT_MEMLOCK?); its "
+               "pages are faulted in but may be swapped out",
+               total >> 20);
+    arena.tag = (uint32_t *)base;
+    arena.next = arena.tag + pages;
+    arena.prev = arena.next + pages;
+    for (unsigned f = 0; f < ARENA_FIRST_LEVELS; f++)
+        for (unsigned s = 0; s < ARENA_SUB_BINS; s++)
+            arena.head[f][s] = NO_RUN;
+    arena.pages = pages;
+    arena.base = base + books;
+    arena_list_add(0, pages);
+}
+
+/* A run of length / MM_PAGE_SIZE pages, or NULL. */
+static void *arena_take(size_t length)
+{
+    size_t pages = length / MM_PAGE_SIZE;
+    if (pages == 0 || pages > arena.pages)
+        return NULL;
+    mm_lock_acquire(&arena.lock);
+    uint32_t first = arena_find(pages);
+    if (first == NO_RUN) {
+        mm_lock_release(&arena.lock);
+        return NULL;
+    }
+    size_t found = arena.tag[first] & ~FREE_RUN;
+    MM_ASSERT((arena.tag[first] & FREE_RUN) && found >= pages);
+    arena_list_remove(first, found);
+    arena_mark(first, pages, 0);
+    if (found > pages)
+        arena_list_add(first + (uint32_t)pages, found - pages);
+    arena.used_pages += pages;
+    if (arena.used_pages > arena.peak_pages)
+        arena.peak_pages = arena.used_pages;
+    mm_lock_release(&arena.lock);
+    return arena.base + (size_t)first * MM_PAGE_SIZE;
+}
+
+/* The run at `addr`, as taken (unmaps_across_regions is false: whole runs
+ * only), goes back and merges with its free neighbours. Its pages keep what
+ * was written to them (maps_zeroed is false). */
+static void arena_give_back(void *addr, size_t length)
+{
+    size_t pages = length / MM_PAGE_SIZE;
+    size_t offset = (size_t)((char *)addr - arena.base);
+    if ((char *)addr < arena.base || offset % MM_PAGE_SIZE != 0 ||
+        offset / MM_PAGE_SIZE >= arena.pages) {
+        arena_bad_free(addr, length, "not a run of the arena");
+        return;
+    }
+    uint32_t first = (uint32_t)(offset / MM_PAGE_SIZE);
+    mm_lock_acquire(&arena.lock);
+    if (arena.tag[first] != pages) {
+        mm_lock_release(&arena.lock);
+        arena_bad_free(addr, length, "not a run handed out, or freed twice");
+        return;
+    }
+    arena.used_pages -= pages;
+    if (first > 0 && (arena.tag[first - 1] & FREE_RUN)) {
+        size_t before = arena.tag[first - 1] & ~FREE_RUN;
+        first -= (uint32_t)before;
+        arena_list_remove(first, before);
+        pages += before;
+    }
+    if (first + pages < arena.pages && (arena.tag[first + pages] & FREE_RUN)) {
+        size_t after = arena.tag[first + pages] & ~FREE_RUN;
+        arena_list_remove(first + (uint32_t)pages, after);
+        pages += after;
+    }
+    arena_list_add(first, pages);
+    mm_lock_release(&arena.lock);
+}
+
+/* fork: the forking thread holds the arena's lock across the fork, taken
+ * last (after the core's locks, mm_fork_prepare), so that no other thread is
+ * inside the page-run lists when the child is made (threads.c). */
+void mm_rt_arena_fork_lock(void)
+{
+    mm_lock_acquire(&arena.lock);
+}
+
+void mm_rt_arena_fork_unlock(void)
+{
+    mm_lock_release(&arena.lock);
+}
+
+/* At exit, one line: the arena's size, its peak and current use, and
+ * whether it is locked. */
+__attribute__((destructor)) static void arena_report(void)
+{
+    if (arena.pages == 0)
+        return;
+    mm_lock_acquire(&arena.lock);
+    size_t peak = arena.peak_pages, now = arena.used_pages;
+    mm_lock_release(&arena.lock);
+    size_t page_kib = MM_PAGE_SIZE >> 10;
+    mm_say("mymalloc: real-time arena: %zu KiB, peak used %zu KiB, used now %zu KiB, mlock %s",
+           arena.pages * page_kib, peak * page_kib, now * page_kib,
+           arena.locked ? "ok" : "refused");
+}
+#endif /* MM_REALTIME */
+
 static void fill_table(void)
 {
     mm_prim_hooks *t = &mm_prim_table;
+#if defined(MM_REALTIME)
+    /* Arena pages come back dirty and go back as whole runs; no page moves,
+     * and no clock: retention stays off, so caches hold little and trimming
+     * them is bounded (docs/REALTIME.md). */
+    t->maps_zeroed = false;
+    t->unmaps_across_regions = false;
+#else
     t->maps_zeroed = true;
     t->unmaps_across_regions = true;
     t->move_pages = move_pages;
     t->clock_ms = monotonic_ms;
     t->clock_ns = monotonic_ns;
+#endif
     t->cpu_count = cpu_count;
     t->cpu_current = cpu_current;
     t->node_count = node_count;
@@ -238,8 +495,12 @@ static void fill_table(void)
     t->thread_join = thread_join;
     t->sleep_ms = sleep_ms;
     mm_options_parse();
+#if defined(MM_REALTIME)
+    arena_create();
+#else
     if (mm_option_huge_pages && system_has_huge_pages())
         t->huge_page_bytes = HUGE_PAGE;
+#endif
 }
 
 __attribute__((constructor)) static void fill_table_at_load(void)
@@ -247,6 +508,7 @@ __attribute__((constructor)) static void fill_table_at_load(void)
     pthread_once(&table_filled, fill_table);
 }
 
+#if !defined(MM_REALTIME) /* the arena serves every page */
 /* `length` bytes on a huge-page boundary, advised MADV_HUGEPAGE: map what
  * holds them wherever the boundary falls, and unmap the two ends. */
 static void *map_huge(size_t length)
@@ -263,17 +525,27 @@ static void *map_huge(size_t length)
     madvise(start, length, MADV_HUGEPAGE);
     return start;
 }
+#endif
 
 void *vmalloc(void *addr, size_t length)
 {
     mm_hosted_install();
     pthread_once(&table_filled, fill_table);
+#if defined(MM_REALTIME)
+    (void)addr; /* a hint only */
+    return arena_take(length);
+#else
     if (addr == NULL && mm_prim_table.huge_page_bytes != 0 && length >= HUGE_PAGE)
         return map_huge(length);
     return map(addr, length);
+#endif
 }
 
 void vmfree(void *addr, size_t length)
 {
+#if defined(MM_REALTIME)
+    arena_give_back(addr, length);
+#else
     munmap(addr, length);
+#endif
 }

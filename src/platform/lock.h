@@ -7,9 +7,10 @@
  * Few looks: a holder that runs is out within tens of nanoseconds, and one
  * that does not is best helped by yielding at once (docs/DECISIONS.md).
  * In the kernel build mm_prim_yield is a pause and the lock only spins: a
- * holder there runs with interrupts off and is never preempted. Acquire
- * ordering on success, release on unlock: what a holder wrote under the lock
- * is visible to the next holder.
+ * holder there runs with interrupts off and is never preempted. In the
+ * real-time mode (MM_REALTIME) it is a pause too: no system call after
+ * start-up. Acquire ordering on success, release on unlock: what a holder
+ * wrote under the lock is visible to the next holder.
  *
  * Lock order. Every lock has a level, given when it is initialised. A thread
  * that holds locks may wait for a lock only of a higher level than all of
@@ -49,6 +50,9 @@
  *   15 MM_LOCK_KERNEL_BUDDY  the buddy lists
  *   protected memory (src/ecc)
  *   16 MM_LOCK_ECC_TABLE     the table of protected blocks; taken alone
+ *   the real-time mode's page provider (platform/hosted.c, MM_REALTIME)
+ *   17 MM_LOCK_RT_ARENA      the arena's page runs; innermost: vmalloc runs
+ *                            under any of the locks above
  *
  * Debug builds (MM_DEBUG) check the order at every acquisition, at the line
  * that takes the lock, against a record of the levels the caller holds that
@@ -79,6 +83,7 @@ enum mm_lock_level {
     MM_LOCK_KERNEL_CPU,
     MM_LOCK_KERNEL_BUDDY,
     MM_LOCK_ECC_TABLE,
+    MM_LOCK_RT_ARENA,
     MM_LOCK_LEVELS
 };
 

@@ -157,10 +157,11 @@ static inline void mm_prim_error(enum mm_error error)
 }
 
 /* sched_yield by a raw system call: no libc, no errno (a thread started by
- * raw clone() may share its TLS with another). */
+ * raw clone() may share its TLS with another). A pause in the real-time
+ * mode, which makes no system call after start-up. */
 static inline void mm_prim_yield(void)
 {
-#if defined(__linux__) && defined(__x86_64__)
+#if defined(__linux__) && defined(__x86_64__) && !defined(MM_REALTIME)
     long ret;
     __asm__ __volatile__("syscall" : "=a"(ret) : "a"(24L /* SYS_sched_yield */)
                          : "rcx", "r11", "memory");
