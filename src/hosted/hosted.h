@@ -15,6 +15,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Internal to the library: what is declared here is not exported (the
+ * public functions are defined MM_PUBLIC). */
+#pragma GCC visibility push(hidden)
+
 /* What the library exports: the core's headers make everything after them
  * hidden by default. */
 #define MM_PUBLIC __attribute__((visibility("default")))
@@ -50,5 +54,7 @@ void mm_verbose(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void mm_report_stats(void);
 /* Return idle memory (malloc_trim, allocator_cleanup); true if any was. */
 bool mm_hosted_trim(const char *who);
+
+#pragma GCC visibility pop
 
 #endif /* MM_HOSTED_H */
