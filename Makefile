@@ -74,7 +74,7 @@ $(LAUNCHER): tools/mymalloc-run.in
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(RT_LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -d $(DESTDIR)$(PREFIX)/include/mymalloc
 	install -m 644 include/mymalloc.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/mymalloc/*.h $(DESTDIR)$(PREFIX)/include/mymalloc/
