@@ -131,6 +131,9 @@ include src/rt/rtlib.mk
 all: $(RT_LIB_SO)
 
 -include tests/tests.mk
+# The checker of students' M5 allocators (tests/checker/rules.mk).
+all: $(CHECK_TOOL)
+install: checker-install
 # make bench: the side-by-side benchmark suite (bench/README.md).
 include bench/bench.mk
 

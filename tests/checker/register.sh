@@ -1,0 +1,29 @@
+# tests/checker/register.sh: mymalloc-check (tools/mymalloc-check.in) on
+# mymalloc's own M5 drop-in and on the planted-bug allocators of
+# tests/checker/alloc/, sourced by tests/run.sh with $mode and $BUILD set.
+# expect.sh asserts the verdicts: a correct allocator passes every rule
+# run, a planted bug fails the rule named after it. Normal mode (about 40 s
+# on 2 cores): every rule on the M5 drop-in, every correctness rule on the
+# correct but slow allocator, each bug under its own rule. Soak mode: every
+# rule on every allocator (list_walk and waste_64k alone take minutes, their
+# correctness runs being far too slow or far too big).
+CHECK=$BUILD/mymalloc-check
+CHECK_ALLOC=tests/checker/alloc
+CHECK_CORRECTNESS=stress,alignment,remote-free,clone-threads,exhaustion,reuse,frugality
+# allocator:the rule that must catch its bug
+CHECK_BUGS="no_lock:stress plain_lock:stress off_by_8:stress lost_block:reuse waste_64k:frugality list_walk:throughput"
+if [ "$mode" = normal ]; then
+    run_test checker/m5-all-rules 120 tests/checker/expect.sh "$CHECK" "$BUILD/m5/mymalloc.c" pass
+    run_test checker/correct_slow 120 tests/checker/expect.sh "$CHECK" "$CHECK_ALLOC/correct_slow.c" pass \
+        "$CHECK_CORRECTNESS"
+    for bug in $CHECK_BUGS; do
+        run_test "checker/${bug%%:*}" 120 tests/checker/expect.sh "$CHECK" "$CHECK_ALLOC/${bug%%:*}.c" \
+            "${bug#*:}" "${bug#*:}"
+    done
+else
+    run_test checker/correct_slow-all-rules 300 tests/checker/expect.sh "$CHECK" "$CHECK_ALLOC/correct_slow.c" pass
+    for bug in $CHECK_BUGS; do
+        run_test "checker/${bug%%:*}-all-rules" 600 tests/checker/expect.sh "$CHECK" \
+            "$CHECK_ALLOC/${bug%%:*}.c" "${bug#*:}"
+    done
+fi
