@@ -392,6 +392,18 @@ static void hand_over(struct cpu *cpu, tl_block *b)
 
 static unsigned long slot_count;
 
+/* The end of a phase: every block of its slots freed here, and, once every
+ * CPU is through, what others handed this CPU. */
+static void phase_end(struct cpu *cpu, tl_block *slots)
+{
+    for (unsigned long i = 0; i < slot_count; i++)
+        if (slots[i].p != NULL)
+            free_block(cpu, &slots[i], cpu->id);
+    tl_munmap(slots, slot_count * sizeof *slots);
+    tl_barrier_wait(&phase_barrier);
+    drain_box(cpu);
+}
+
 /* A random slot of a phase, after the CPU's inbox is drained every 32
  * steps. */
 static tl_block *random_slot(struct cpu *cpu, tl_block *slots, unsigned long step)
@@ -453,12 +465,7 @@ static int random_phase(struct cpu *cpu)
         }
         block_taken(b, "kalloc");
     }
-    for (unsigned long i = 0; i < slot_count; i++)
-        if (slots[i].p != NULL)
-            free_block(cpu, &slots[i], cpu->id);
-    tl_munmap(slots, slot_count * sizeof *slots);
-    tl_barrier_wait(&phase_barrier);
-    drain_box(cpu);
+    phase_end(cpu, slots);
     return 0;
 }
 
@@ -887,12 +894,7 @@ static int pressure_phase(struct cpu *cpu)
     }
     /* No CPU frees its blocks while another still counts NULLs. */
     tl_barrier_wait(&phase_barrier);
-    for (unsigned long i = 0; i < slot_count; i++)
-        if (slots[i].p != NULL)
-            free_block(cpu, &slots[i], cpu->id);
-    tl_munmap(slots, slot_count * sizeof *slots);
-    tl_barrier_wait(&phase_barrier);
-    drain_box(cpu);
+    phase_end(cpu, slots);
     return 0;
 }
 
