@@ -173,12 +173,24 @@ static void block_create(struct block *block, size_t size, enum ecc_code code, u
     }
 }
 
-/* After EIO: rewrite [offset, offset + n) widened to whole words. */
+/* After EIO: rewrite [offset, offset + n) widened to whole words. Each word
+ * is read alone first: the read that met the uncorrectable word may have
+ * stopped before correcting single flips further on, and a rewrite would
+ * erase those flips uncounted (the injector expects every single flip
+ * corrected). The uncorrectable words stay uncorrectable until rewritten. */
 static void rewrite_words(struct block *block, size_t offset, size_t n)
 {
     size_t start = offset & ~(size_t)7, end = (offset + n + 7) & ~(size_t)7;
     if (end > block->size)
         end = block->size;
+    for (size_t word = start; word < end; word += 8) {
+        unsigned char ignored[8];
+        if (ecc_read(block->handle, word, ignored, end - word < 8 ? end - word : 8) != 0 &&
+            errno != EIO) {
+            perror("workload: read before the rewrite");
+            exit(2);
+        }
+    }
     if (ecc_write(block->handle, start, block->shadow + start, end - start) != 0) {
         perror("workload: rewrite");
         exit(2);
