@@ -199,6 +199,12 @@ bool ecc_table_take_slot(struct ecc_slot *slot, struct ecc_meta *meta)
     }
     directory_write(ECC_DIRECTORY_SLOTS_USED, used + 1);
     ecc_slot_find_locked((uint32_t)used, slot);
+    /* A slot never used is still protected storage (its segment is): a flip
+     * in it is corrected and counted before the slot's first metadata goes
+     * over it, as it would be by the scrub. */
+    ecc_slot_lock(slot);
+    ecc_meta_repair(slot, meta);
+    ecc_slot_unlock(slot);
     *meta = (struct ecc_meta){.tag = ecc_tag(1, 0, ECC_SLOT_UNUSED)};
     return true;
 }
