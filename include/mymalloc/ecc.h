@@ -79,10 +79,8 @@ size_t ecc_size(ecc_t block);
 
 /* Checks and repairs up to max_bytes of protected storage (data, check
  * bits, copies, metadata), round-robin over all blocks from where the last
- * call stopped, and at most one full pass per call: with max_bytes at least
- * the storage there is (ecc_scrub((size_t)-1)), one whole pass, round
- * until back where it started, so that every word that exists throughout
- * the call is visited. Returns the errors repaired. A bounded step: the
+ * call stopped, and at most one full pass per call (ecc_scrub((size_t)-1)
+ * is one pass). Returns the errors repaired. A bounded step: the
  * freestanding build calls it from its own loop. */
 size_t ecc_scrub(size_t max_bytes);
 

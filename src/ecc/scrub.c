@@ -138,34 +138,15 @@ static size_t scrub_step(size_t budget, size_t *repaired)
     }
 }
 
-/* Whether cursor `a` is at or past `b` in the order of a pass (directory,
- * metadata, blocks; then index, then word). */
-static bool cursor_at_or_past(const struct scrub_cursor *a, const struct scrub_cursor *b)
-{
-    if (a->area != b->area)
-        return a->area > b->area;
-    if (a->index != b->index)
-        return a->index > b->index;
-    return a->word >= b->word;
-}
-
 MM_API size_t ecc_scrub(size_t max_bytes)
 {
     size_t repaired = 0, done = 0;
     mm_lock_acquire(&ecc_table_lock);
     size_t budget = pass_bytes();
-    /* A whole pass goes round until the cursor is back where it started:
-     * counted in bytes, blocks allocated between its steps (behind or ahead
-     * of the cursor) would end it short of storage that needs a visit. */
-    bool whole_pass = max_bytes >= budget;
-    const struct scrub_cursor start = cursor;
-    bool wrapped = false;
-    if (!whole_pass)
+    if (max_bytes < budget)
         budget = max_bytes;
-    while (whole_pass ? !(wrapped && cursor_at_or_past(&cursor, &start)) : done < budget) {
-        enum scrub_area area = cursor.area;
-        done += scrub_step(whole_pass ? SIZE_MAX : budget - done, &repaired);
-        wrapped |= area == AREA_BLOCKS && cursor.area == AREA_DIRECTORY;
+    while (done < budget) {
+        done += scrub_step(budget - done, &repaired);
         /* Let alloc and free in between steps. */
         mm_lock_release(&ecc_table_lock);
         mm_lock_acquire(&ecc_table_lock);
