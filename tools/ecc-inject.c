@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "ecc/shared.h"
 
 static struct ecc_shared *shared;
@@ -57,10 +58,7 @@ static uint64_t rng_state = 88172645463325252ULL;
 
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return check_xorshift(&rng_state);
 }
 
 static double now(void)

@@ -27,7 +27,7 @@ $(ECC_T)/codec: tests/ecc/codec.c $(BUILD)/ecc/codec.o $(ECC_HDRS) | $(ECC_T)/.d
 $(ECC_T)/api $(ECC_T)/workload: $(ECC_T)/%: tests/ecc/%.c $(LIB_A) $(ECC_HDRS) | $(ECC_T)/.dir
 	$(TESTS_CC) $(ECC_TEST_CFLAGS) $< $(LIB_A) -o $@ -lpthread
 
-$(ECC_INJECT): tools/ecc-inject.c tests/ecc/shared.h | $(ECC_T)/.dir
+$(ECC_INJECT): tools/ecc-inject.c tests/ecc/shared.h tests/check.h | $(ECC_T)/.dir
 	$(TESTS_CC) -std=gnu11 -O2 -g -Wall -Wextra -Itests $< -o $@
 
 # $(1) = tsan or asan, $(2) = the sanitizer flags.

@@ -57,10 +57,7 @@ size_t mm_prim_held_bytes(void);
 static uint64_t rng_state = 88172645463325252ull;
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return check_xorshift(&rng_state);
 }
 
 static size_t held(void) { return mm_prim_held_bytes(); }
