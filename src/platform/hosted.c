@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,6 +104,20 @@ static int cpu_count(void)
 static int cpu_current(void)
 {
     return sched_getcpu();
+}
+
+/* glibc 2.35 and later register every thread's rseq area and say where it
+ * is; weak, so that an older glibc leaves them at 0 (no area). */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+/* Where mm_prim_cpu_current finds the CPU number, relative to the thread
+ * pointer, or 0 when glibc registered no rseq area (then sched_getcpu). */
+static long rseq_cpu_offset(void)
+{
+    if (&__rseq_size == NULL || &__rseq_offset == NULL || __rseq_size == 0)
+        return 0;
+    return (long)__rseq_offset + (long)offsetof(struct rseq, cpu_id);
 }
 
 /* The highest number in a sysfs list such as "0", "0-3" or "0,2-5", + 1. */
@@ -486,6 +501,7 @@ static void fill_table(void)
 #endif
     t->cpu_count = cpu_count;
     t->cpu_current = cpu_current;
+    t->rseq_cpu_offset = rseq_cpu_offset();
     t->node_count = node_count;
     t->node_of_cpu = node_of_cpu;
     t->node_of_address = node_of_address;

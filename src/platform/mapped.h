@@ -53,6 +53,9 @@ typedef struct mm_prim_hooks {
      * (0, or -1 when the system refuses). */
     int (*cpu_count)(void);
     int (*cpu_current)(void);
+    /* Hosted with glibc's rseq registration: where the caller's CPU number
+     * is, relative to the thread pointer (0: ask cpu_current). */
+    long rseq_cpu_offset;
     int (*node_count)(void);
     int (*node_of_cpu)(int cpu);
     int (*node_of_address)(const void *ptr);
@@ -105,6 +108,18 @@ static inline int mm_prim_cpu_count(void)
 }
 static inline int mm_prim_cpu_current(void)
 {
+#if defined(__x86_64__)
+    /* The kernel keeps the CPU number in the thread's rseq area, which glibc
+     * registered at the thread's start: one load, no call. A thread without
+     * a registered area reads a negative number there and asks below. */
+    long offset = mm_prim_table.rseq_cpu_offset;
+    if (MM_LIKELY(offset != 0)) {
+        int cpu;
+        __asm__ __volatile__("movl %%fs:(%1), %0" : "=r"(cpu) : "r"(offset));
+        if (MM_LIKELY(cpu >= 0))
+            return cpu;
+    }
+#endif
     return mm_prim_table.cpu_current != NULL ? mm_prim_table.cpu_current() : -1;
 }
 static inline int mm_prim_node_count(void)

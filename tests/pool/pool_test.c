@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "mymalloc/pool.h"
+#include "platform/mapped.h"
 #include "pool_check.h"
 
 /* The library's count of bytes mapped (platform/prim.c): hidden in the
@@ -712,8 +713,33 @@ static void check_placed(pool_t *pool, size_t size, int node, const char *label)
            right, pages, node, bound);
 }
 
+/* The CPU that POOL_PER_CPU picks a cache by (platform/mapped.h): pinned to
+ * each CPU it may run on, the thread must read that CPU's number, through
+ * the rseq area where glibc registered one, else through sched_getcpu. */
+static void check_cpu_hint(void)
+{
+    cpu_set_t allowed;
+    CHECK(sched_getaffinity(0, sizeof allowed, &allowed) == 0, "sched_getaffinity");
+    int checked = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &allowed))
+            continue;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        CHECK(sched_setaffinity(0, sizeof one, &one) == 0, "pin to cpu %d", cpu);
+        CHECK(mm_prim_cpu_current() == cpu && sched_getcpu() == cpu, "cpu %d read as %d", cpu,
+              mm_prim_cpu_current());
+        checked++;
+    }
+    CHECK(sched_setaffinity(0, sizeof allowed, &allowed) == 0, "sched_setaffinity back");
+    printf("FIGURES: cpu hint checked on %d CPUs, from %s\n", checked,
+           mm_prim_table.rseq_cpu_offset != 0 ? "the rseq area" : "sched_getcpu");
+}
+
 static void case_placement(void)
 {
+    check_cpu_hint();
     int nodes = 0;
     for (int n = 0; n < 64; n++) {
         char path[64];
