@@ -122,6 +122,18 @@ normal_run() {
     run_test trusted/stress-t4 180 "$T/trusted/stress" --threads=4 --ops=200000 --runs=1
     run_test trusted/stress-api-t4 180 "$T/trusted/stress" --threads=4 --ops=200000 --api
 
+    # MM_REALTIME: the core of the real-time mode (bounded paths, a fixed
+    # cache budget, locks that spin without yielding), with its assertions,
+    # under the same stress, exhaustion and reuse as the library core.
+    run_test realtime/stress-t4 180 "$T/realtime/stress" --threads=4 --ops=200000 --runs=1
+    run_test realtime/stress-api-t4 180 "$T/realtime/stress" --threads=4 --ops=200000 --api
+    run_test realtime/stress-t32 180 "$T/realtime/stress" --threads=32 --ops=20000 --runs=1
+    run_test realtime/exhaust-cap 180 "$T/realtime/exhaust" --case=cap --threads=4
+    run_test realtime/exhaust-fault 180 "$T/realtime/exhaust" --case=fault --threads=4
+    run_test realtime/exhaust-sizes 120 "$T/realtime/exhaust" --case=sizes
+    run_test realtime/reuse-rounds 180 "$T/realtime/reuse" --case=rounds --threads=4
+    run_test realtime/reuse-threads 180 "$T/realtime/reuse" --case=threads
+
     # The wider core API under the same stress: checked frees (and refused
     # second frees), myrealloc moves, across threads.
     run_test core/stress-api-t4 180 "$T/core/stress" --threads=4 --ops=200000 --api
@@ -196,7 +208,8 @@ suite_run() {
 
 soak_run() {
     # 60M steps per configuration (75x the normal run), 35-65 s each at
-    # 0.9-2M calls/s: 15 configurations, ~11 minutes on a quiet machine.
+    # 0.9-2M calls/s: 15 configurations, then 20M on the real-time core,
+    # ~12 minutes on a quiet machine.
     for n in 1 2 4 8 32; do
         run_test "soak/core-stress-t$n" 900 "$T/core/stress" --threads=$n \
             --ops="$(per_thread 60000000 $n)" --seed=$RANDOM
@@ -207,6 +220,8 @@ soak_run() {
                 --ops="$(per_thread 60000000 $n)" --seed=$RANDOM "--$kind"
         done
     done
+    run_test soak/realtime-stress-t8 900 "$T/realtime/stress" --threads=8 \
+        --ops="$(per_thread 20000000 8)" --seed=$RANDOM
 }
 
 if [ "$mode" = soak ]; then

@@ -13,6 +13,10 @@
 #                       asan     library core, AddressSanitizer + UBSan
 #                       trusted  library core built with MM_TRUSTED_FREE
 #                                (myfree trusts its pointer; types.h)
+#                       realtime library core built with MM_REALTIME (the
+#                                real-time mode's bounded paths, locks that
+#                                never yield) and assertions, over the
+#                                kit's provider instead of the arena
 #                     (the three sanitizer builds and the fuzz target with
 #                     the allocator's assertions on, -DMM_DEBUG)
 #                     and the libFuzzer target (clang), fuzz/fuzz_ops
@@ -51,6 +55,7 @@ TESTS_PROGS_tsan := stress
 TESTS_PROGS_tsan-m5 := stress
 TESTS_PROGS_asan := stress exhaust reuse
 TESTS_PROGS_trusted := stress
+TESTS_PROGS_realtime := stress exhaust reuse
 
 # Extra compile flags of the test code per build type. The m5 types read
 # the amalgamation's own header (it declares the same API).
@@ -60,6 +65,7 @@ TESTS_FLAGS_tsan := $(TESTS_TSAN)
 TESTS_FLAGS_tsan-m5 := -DTL_M5 -I$(dir $(M5_H)) $(TESTS_TSAN)
 TESTS_FLAGS_asan := $(TESTS_ASAN)
 TESTS_FLAGS_trusted :=
+TESTS_FLAGS_realtime :=
 
 # Core (or amalgamation) objects linked per build type.
 # $(call tests_core_obj,TYPE,SRC): the sanitizer object of one core source.
@@ -70,8 +76,9 @@ TESTS_ALLOC_tsan := $(foreach s,$(CORE_SRCS) $(HOSTED_SUPPORT_SRCS),$(call tests
 TESTS_ALLOC_tsan-m5 := $(TB)/tsan-m5/m5_mymalloc.o
 TESTS_ALLOC_asan := $(foreach s,$(CORE_SRCS) $(HOSTED_SUPPORT_SRCS),$(call tests_core_obj,asan,$(s)))
 TESTS_ALLOC_trusted := $(foreach s,$(CORE_SRCS),$(call tests_core_obj,trusted,$(s))) $(HOSTED_SUPPORT_OBJS)
+TESTS_ALLOC_realtime := $(foreach s,$(CORE_SRCS),$(call tests_core_obj,realtime,$(s))) $(HOSTED_SUPPORT_OBJS)
 
-TESTS_TYPES := core m5 tsan tsan-m5 asan trusted
+TESTS_TYPES := core m5 tsan tsan-m5 asan trusted realtime
 TESTS_BINS := $(foreach t,$(TESTS_TYPES),$(addprefix $(TB)/$(t)/,$(TESTS_PROGS_$(t))))
 
 # The libFuzzer target: clang, the core instrumented for coverage, ASan and
@@ -128,6 +135,7 @@ endef
 $(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,tsan,$(s),$$(CORE_CFLAGS) $$(TESTS_ASSERT),$$(TESTS_TSAN))))
 $(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,asan,$(s),$$(CORE_CFLAGS) $$(TESTS_ASSERT),$$(TESTS_ASAN))))
 $(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,trusted,$(s),$$(CORE_CFLAGS),-DMM_TRUSTED_FREE)))
+$(foreach s,$(CORE_SRCS),$(eval $(call tests_core_src_rule,realtime,$(s),$$(CORE_CFLAGS) $$(TESTS_ASSERT),-DMM_REALTIME)))
 $(foreach s,$(HOSTED_SUPPORT_SRCS),$(eval $(call tests_core_src_rule,tsan,$(s),$$(HOSTED_CFLAGS) $$(TESTS_ASSERT),$$(TESTS_TSAN))))
 $(foreach s,$(HOSTED_SUPPORT_SRCS),$(eval $(call tests_core_src_rule,asan,$(s),$$(HOSTED_CFLAGS) $$(TESTS_ASSERT),$$(TESTS_ASAN))))
 
