@@ -147,3 +147,4 @@ debug-test: all test-build test-run
 
 clean:
 	rm -rf build build-debug
+include examples/examples.mk # make examples, make run-examples (examples/README.md)
