@@ -17,7 +17,9 @@
  * page-aligned. A block is reusable by every thread once freed, on any thread.
  *
  * Errors: a function that returns NULL for lack of memory sets errno to
- * ENOMEM in the hosted library (the freestanding build has no errno). A
+ * ENOMEM in the hosted library (the freestanding build has no errno); for
+ * a bad argument (an alignment that is not a power of two, a pointer that
+ * is not a live block), EINVAL. A
  * pointer passed to myfree that no live block starts at (never returned,
  * interior, or already freed) is reported through the platform's error hook
  * (hosted library: a message on stderr, then abort()) and never corrupts
@@ -51,10 +53,12 @@ extern "C" {
  *                   not more than twice too big, else moves the contents to a
  *                   new block (large blocks grow in place when their mapping
  *                   has room); on failure returns NULL and p stays valid.
+ *                   A p that is not a live block is reported as myfree
+ *                   reports it; if the report returns, NULL with EINVAL.
  * myaligned_alloc(alignment, size)
  *                   a block of at least `size` bytes whose address is a
  *                   multiple of `alignment`, which must be a power of two
- *                   (else NULL); any alignment up to 2^30 (1 GiB) and beyond,
+ *                   (else NULL with EINVAL); any alignment up to 2^30 (1 GiB) and beyond,
  *                   as long as size + alignment fits 2^46. Alignments up to
  *                   16 cost nothing; up to 4096 a size class that is a
  *                   multiple of the alignment; above, address space (not
@@ -104,7 +108,8 @@ int myfree_checked(void *ptr);
  *                   be NULL. Counts are per thread and summed on request:
  *                   exact for allocated and freed once other threads are
  *                   quiet; the peak is sampled on slow paths and may miss a
- *                   short-lived peak by up to 64 KiB per thread.
+ *                   short-lived peak by up to 64 KiB per thread, plus about
+ *                   a slab per size class that thread uses.
  * allocator_dump()  prints to stderr a picture of the allocator: bytes held
  *                   from the system, heaps, and per size class the blocks
  *                   handed out and the slabs held.

@@ -17,8 +17,9 @@
  * kalloc(size) a block of at least `size` bytes, aligned to the smallest
  *              power of two >= size (kalloc(24) to 32, kalloc(4096) to 4096,
  *              kalloc(3 << 20) to 4 MiB; at least to 16). NULL for size 0,
- *              for sizes above the largest block the region can hold, and
- *              when no free block of that size can be found on any CPU.
+ *              for sizes above the largest block the region can hold,
+ *              when no free block of that size can be found on any CPU, and
+ *              before kalloc_init (kfree then does nothing).
  * kfree(ptr)   gives a block back, on any CPU; kfree(NULL) does nothing.
  *              A pointer that is not the start of a live block is ignored
  *              when that is cheap to see (outside the region, a page that

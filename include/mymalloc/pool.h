@@ -113,7 +113,9 @@ void pool_clear(pool_t *pool);
  * pool_destroy(NULL) does nothing. The pointer is dangling afterwards: a
  * pool_clear or pool_destroy of it, or pool_create with it as parent, is
  * refused (reported, resp. EINVAL) as long as no new pool took its address;
- * palloc and pfree on it are undefined, as after free. */
+ * every other call on it (palloc, pcalloc, pfree, pfree_checked,
+ * pool_cleanup_register, pool_stats, pool_name, pool_parent) is undefined,
+ * as a use after free (debug builds assert). */
 void pool_destroy(pool_t *pool);
 
 /* pool_cleanup_register(pool, fn, arg): fn(arg) runs at the next clear or
