@@ -37,9 +37,15 @@ MM_PUBLIC void allocator_stats(size_t *allocated, size_t *freed, size_t *peak)
         *peak = s.peak_bytes;
 }
 
+/* The pools' lines (src/pool/pool.c), weak: a library built without the
+ * pool module (MODULE_DIRS) dumps the rest. */
+void mm_pool_report(void (*say)(const char *format, ...)) __attribute__((weak));
+
 MM_PUBLIC void allocator_dump(void)
 {
     mm_report_stats();
+    if (mm_pool_report != NULL)
+        mm_pool_report(mm_say);
 }
 
 static void report_violation(const char *what, const void *where)

@@ -84,6 +84,24 @@ static bool registry_insert(pool_t *pool)
     return room;
 }
 
+void mm_pool_report(void (*say)(const char *format, ...))
+{
+    mm_lock_acquire(&registry_lock);
+    say("mymalloc:   pools: %zu live (name, kind, object size, flags)", registry_count);
+    for (size_t i = 0; i <= registry_mask; i++) {
+        const pool_t *pool = (const pool_t *)registry[i];
+        if (pool == NULL)
+            continue;
+        say("mymalloc:     pool %p %-16s %-6s %7zu%s%s, parent %p: %zu bytes held in %zu spans",
+            (const void *)pool, pool->name[0] != '\0' ? pool->name : "(no name)",
+            pool->fixed ? "fixed" : "region", pool->object_size, pool->shared ? " shared" : "",
+            pool->slot_mask != 0 ? " per-cpu" : "", (const void *)pool->parent,
+            atomic_load_explicit(&pool->held_bytes, memory_order_relaxed),
+            atomic_load_explicit(&pool->span_count, memory_order_relaxed));
+    }
+    mm_lock_release(&registry_lock);
+}
+
 static bool registry_contains(const pool_t *pool)
 {
     mm_lock_acquire(&registry_lock);
@@ -124,16 +142,16 @@ pool_span *pool_take_span(pool_t *pool, size_t bytes, size_t align, enum pool_sp
     pool_span *span = pool_span_acquire(bytes, align, pool->node);
     if (span != NULL) {
         span->kind = (uint8_t)kind;
-        pool->held_bytes += span->bytes;
-        pool->span_count++;
+        atomic_fetch_add_explicit(&pool->held_bytes, span->bytes, memory_order_relaxed);
+        atomic_fetch_add_explicit(&pool->span_count, 1, memory_order_relaxed);
     }
     return span;
 }
 
 void pool_drop_span(pool_t *pool, pool_span *span)
 {
-    pool->held_bytes -= span->bytes;
-    pool->span_count--;
+    atomic_fetch_sub_explicit(&pool->held_bytes, span->bytes, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&pool->span_count, 1, memory_order_relaxed);
     pool_span_release(span);
 }
 
@@ -268,8 +286,8 @@ MM_API pool_t *pool_create(const pool_config_t *config)
     for (unsigned i = 0; i < slots; i++)
         mm_lock_init(&pool->slots[i].lock, MM_LOCK_POOL_SLOT);
     pool->first = first;
-    pool->held_bytes = first->bytes;
-    pool->span_count = 1;
+    atomic_init(&pool->held_bytes, first->bytes);
+    atomic_init(&pool->span_count, 1);
     pool->meta_cur = base + meta;
     pool->meta_end = base + set;
     pool->first_bump = base + prefix;
@@ -543,8 +561,8 @@ MM_API int pool_stats(pool_t *pool, pool_stats_t *stats)
         }
     }
     pool_lock(pool);
-    stats->bytes_held = pool->held_bytes;
-    stats->regions = pool->span_count;
+    stats->bytes_held = atomic_load_explicit(&pool->held_bytes, memory_order_relaxed);
+    stats->regions = atomic_load_explicit(&pool->span_count, memory_order_relaxed);
     stats->subpools = pool->child_count;
     pool_unlock(pool);
     stats->bytes_in_use = bytes;

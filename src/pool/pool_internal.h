@@ -167,7 +167,9 @@ struct mm_pool {
     pool_span *first;  /* the span holding this header */
     pool_span *spans;  /* regions and big blocks; slabs in the slab set */
     pool_span *spare;  /* regions, slabs not in use: kept by the clear or reserved */
-    size_t held_bytes, span_count;
+    /* Changed under the lock (or by the pool's one thread); relaxed atomics
+     * so that allocator_dump may read them from any thread. */
+    _Atomic size_t held_bytes, span_count;
     pool_cleanup *cleanups;
     char *meta_cur, *meta_end; /* where the next cleanup record goes */
     pool_span *meta_spans;
@@ -238,6 +240,13 @@ void pool_drop_span(pool_t *pool, pool_span *span);
  * span goes back. At a destroy (`keep` false): every span but the first
  * goes back, the spare ones too. O(spans). */
 void pool_keep_spans(pool_t *pool, enum pool_span_kind kind, size_t reserved, bool keep);
+
+/* allocator_dump's lines on the live pools, through `say` (printf-like):
+ * a count, then each pool's name, kind, flags, parent and memory held.
+ * Any thread, at any time: it reads only what pool_create set and the
+ * relaxed held_bytes and span_count, under the registry lock, which keeps
+ * every listed pool mapped. O(live pools). */
+void mm_pool_report(void (*say)(const char *format, ...));
 
 /* region.c */
 void *pool_region_alloc_slow(pool_t *pool, pool_slot *slot, size_t size);

@@ -39,6 +39,7 @@
 #include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +273,53 @@ static void read_string(void *arg)
     order[order_len++] = kept_string[0];
 }
 
+/* The pools' lines of allocator_dump (pool.c's mm_pool_report; the
+ * library's allocator_dump prints them after the core's), collected. */
+void mm_pool_report(void (*say)(const char *format, ...));
+static char dump_text[1 << 16];
+static size_t dump_length;
+
+static void collect_line(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(dump_text + dump_length, sizeof dump_text - dump_length, format, args);
+    va_end(args);
+    if (n > 0 && dump_length + (size_t)n + 1 < sizeof dump_text) {
+        dump_length += (size_t)n;
+        dump_text[dump_length++] = '\n';
+        dump_text[dump_length] = '\0';
+    }
+}
+
+static const char *dump_pools(void)
+{
+    dump_length = 0;
+    dump_text[0] = '\0';
+    mm_pool_report(collect_line);
+    return dump_text;
+}
+
+/* allocator_dump lists every live pool by name, with its kind, parent and
+ * memory, and forgets destroyed ones. */
+static void check_dump(pool_t *root, pool_t *grandchild)
+{
+    const char *text = dump_pools();
+    char line[256];
+    snprintf(line, sizeof line, "pool %p grandchild       region", (void *)grandchild);
+    CHECK(strstr(text, line) != NULL, "dump has no line for the grandchild: %s", text);
+    snprintf(line, sizeof line, "child-b          fixed  %7d, parent %p", 48, (void *)root);
+    CHECK(strstr(text, line) != NULL, "dump has no line for child-b: %s", text);
+    CHECK(strstr(text, "pools: 4 live") != NULL, "dump's count: %s", text);
+}
+
+static void check_dump_empty(void)
+{
+    const char *text = dump_pools();
+    CHECK(strstr(text, "pools: 0 live") != NULL && strstr(text, "child-a") == NULL,
+          "destroyed pools still dumped: %s", text);
+}
+
 static void case_tree(void)
 {
     size_t before = held();
@@ -293,6 +341,7 @@ static void case_tree(void)
     pool_stats_t st;
     pool_stats(root, &st);
     CHECK(st.subpools == 2, "subpools %zu", st.subpools);
+    check_dump(root, aa);
 
     kept_string = pstrdup(aa, "g");
     pool_cleanup_register(root, note, (void *)(uintptr_t)'1');
@@ -337,6 +386,7 @@ static void case_tree(void)
     pool_cleanup_register(c3, note, (void *)(uintptr_t)'x');
     pool_destroy(root);
     CHECK(order_len == 1 && order[0] == 'x', "cleanup of a sub-pool at destroy");
+    check_dump_empty();
     pool_trim();
     CHECK(held() == before, "bytes held %zu after tree, %zu before", held(), before);
 }
