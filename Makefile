@@ -82,6 +82,10 @@ install: all
 		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/mymalloc.pc
 	sed 's|@LIB@|$(PREFIX)/lib/libmymalloc.so|' tools/mymalloc-run.in >$(DESTDIR)$(PREFIX)/bin/mymalloc-run
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/mymalloc-run
+	install -d $(DESTDIR)$(PREFIX)/lib/cmake/mymalloc
+	install -m 644 tools/cmake/mymalloc-config.cmake $(DESTDIR)$(PREFIX)/lib/cmake/mymalloc/
+	sed 's|@VERSION@|$(VERSION)|' tools/cmake/mymalloc-config-version.cmake.in \
+		>$(DESTDIR)$(PREFIX)/lib/cmake/mymalloc/mymalloc-config-version.cmake
 
 $(BUILD)/core/%.o: src/core/%.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)

@@ -4,7 +4,8 @@
 #
 #   make bench-build   the workloads, the micro-benchmarks and measure, built
 #                      with -O2 into $(BUILD)/bench/
-#   make bench         builds them and the library, then runs bench/run.sh:
+#   make bench         installs missing peers where it can (bench/peers.sh),
+#                      builds the programs and the library, then runs bench/run.sh:
 #                      every workload on glibc, mymalloc and each installed
 #                      peer; writes $(BUILD)/bench/results.{csv,md,png}.
 #                      QUICK=1 for the one-minute version.
@@ -42,5 +43,10 @@ BENCH_MODULE_PROGS :=
 -include $(wildcard bench/*/rules.mk)
 bench-build: $(BENCH_MODULE_PROGS)
 
-bench: bench-build $(LIB_SO)
+# Missing peers first (bench/peers.sh: installed as root with apt-get, else
+# the command to run is printed; PEERS=no installs nothing); bench-build
+# then runs in a make that sees the pool peers' pkg-config modules.
+bench: $(LIB_SO)
+	BUILD=$(BUILD) PEERS=$(PEERS) bash bench/peers.sh
+	$(MAKE) bench-build
 	BUILD=$(BUILD) MYMALLOC_SO=$(LIB_SO) QUICK=$(QUICK) bash bench/run.sh
