@@ -17,10 +17,10 @@ args=(--waste --throughput)
 {
     echo "## Real-time heap (bench/rt)"
     nice "$bench" "${args[@]}"
-    if [ -x "$BUILD/tests/rt/rt_test-dropin" ]; then
+    if [ -x "$BUILD/tests/rt/rt_test-white" ]; then
         echo
         echo "### Instructions per call under callgrind (tests/rt/instr.sh, adversarial sequences)"
         echo
-        LIMIT=150 bash tests/rt/instr.sh "$BUILD/tests/rt/rt_test-dropin" | sed 's/^/    /'
+        LIMIT=150 bash tests/rt/instr.sh "$BUILD/tests/rt/rt_test-white" "$BUILD/tests/rt/rt_test-dropin" | sed 's/^/    /'
     fi
 } | tee "$out/results.md"

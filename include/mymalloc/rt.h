@@ -13,9 +13,12 @@
  *
  * rt_heap_init(memory, bytes)
  *          the heap lives inside [memory, memory + bytes): its state (about
- *          1.5 KiB) at the start, blocks after it. Any alignment of
- *          `memory` works. NULL if memory is NULL or too small to hold the
- *          state and one block.
+ *          2 KiB) at the start, then a good-fit region (a sixteenth of the
+ *          rest: blocks split and merged to the request's size, which serve
+ *          first) and the reserve (blocks of power-of-two sizes that serve
+ *          what the good-fit region cannot, and on which the size bound
+ *          rests). Any alignment of `memory` works. NULL if memory is NULL
+ *          or too small to hold the state and one block.
  * rt_malloc(heap, size)
  *          a 16-byte aligned block of at least `size` bytes, or NULL when the
  *          heap cannot serve it (size above 2^46, or no room). rt_malloc(0)
@@ -27,12 +30,14 @@
  *          changed.
  * rt_realloc(heap, ptr, size)
  *          as realloc: NULL ptr is rt_malloc; size 0 frees ptr and returns
- *          NULL; in place when the size keeps the block's size class, else a
- *          new block, a copy and a free (O(size)); on failure NULL and ptr
- *          unchanged. While it moves, old and new block both count as live.
+ *          NULL; in place when the block still fits the size (a reserve
+ *          block: within its size class; a good-fit block: no larger than
+ *          it and at least half of it), else a new block, a copy and a free
+ *          (O(size)); on failure NULL and ptr unchanged. While it moves, old
+ *          and new block both count as live.
  * rt_aligned_alloc(heap, alignment, size)
  *          a block aligned to `alignment` (a power of two); NULL for any
- *          other alignment. Above 16 it is served as a request of
+ *          other alignment. Above 16 it is a reserve block for a request of
  *          size + alignment - 16, which is what counts in the bound.
  * rt_usable_size(heap, ptr)
  *          bytes usable at ptr (>= the size asked); 0 for NULL or a pointer
@@ -58,18 +63,22 @@
  *
  * Bad pointers: rt_free, rt_realloc and rt_usable_size recognise a pointer
  * outside the heap or not 16-byte aligned exactly, a block freed twice
- * exactly, and any other pointer into the heap by a 16-bit check in the
- * block header (a false acceptance has odds 2^-16). They report it to the
- * heap's error handler, rt_set_error_handler (none by default: the report is
- * dropped), and change nothing.
+ * exactly (until its memory is handed out again), and any other pointer
+ * into the heap by a 16-bit check in the block header (a false acceptance
+ * has odds 2^-16). They report it to the heap's error handler,
+ * rt_set_error_handler (none by default: the report is dropped), and change
+ * nothing. A pointer into free memory may be reported as either problem.
  *
  * Threads: one thread at a time calls rt_malloc, rt_realloc,
  * rt_aligned_alloc, rt_heap_check and rt_heap_stats (the owner; it may
  * change between calls if the program orders them). rt_free may be called
- * by any thread at any time: it pushes the block onto a lock-free list of
+ * by any thread at any time. A reserve block goes onto a lock-free list of
  * its size class, which the owner takes in whole, in one atomic exchange,
- * when that class runs out. A block counts as live until its rt_free
- * returns.
+ * when that class runs out. A good-fit block is merged with its free
+ * neighbours under a try-lock: a call that finds it held never waits
+ * (rt_free leaves the block on a lock-free list, which rt_malloc takes in
+ * one block per call; rt_malloc serves from the reserve). A block counts
+ * as live until its rt_free returns.
  */
 #ifndef MYMALLOC_RT_H
 #define MYMALLOC_RT_H

@@ -12,7 +12,9 @@ if [ "$mode" = normal ]; then
     done
     run_test rt/random 120 "$R/rt_test" --case=random --ops=100000
     run_test rt/dropin-random 120 "$R/rt_test-dropin" --case=random-long --ops=1000000
-    run_test rt/instructions 120 tests/rt/instr.sh "$R/rt_test-dropin"
+    run_test rt/instructions 180 tests/rt/instr.sh "$R/rt_test-white" "$R/rt_test-dropin"
+    run_test rt/pending 60 "$R/rt_test-white" --case=pending
+    run_test rt/tsan-pending 60 "${TSAN_PREFIX[@]}" "$R/rt_test-white-tsan" --case=pending
     for n in 1 3; do
         run_test "rt/threads-t$n" 120 "$R/rt_test" --case=threads --threads=$n --ops=400000
         run_test "rt/tsan-threads-t$n" 120 "${TSAN_PREFIX[@]}" "$R/rt_test-tsan" \
@@ -23,7 +25,7 @@ if [ "$mode" = normal ]; then
     done
     run_test rt/asan-random 120 "$R/rt_test-asan" --case=random --ops=20000
 else
-    run_test rt/soak-random 600 "$R/rt_test-dropin" --case=random-long --ops=100000000
+    run_test rt/soak-random 600 "$R/rt_test-dropin" --case=random-long --ops=50000000
     run_test rt/soak-threads-t3 600 "$R/rt_test" --case=threads --threads=3 --ops=20000000
     run_test rt/soak-tsan-threads-t3 600 "${TSAN_PREFIX[@]}" "$R/rt_test-tsan" --case=threads \
         --threads=3 --ops=2000000

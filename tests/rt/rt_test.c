@@ -10,14 +10,20 @@
  *   bad      double, foreign, interior, misaligned frees reported and
  *            nothing changed; corrupted headers and lists found by
  *            rt_heap_check
- *   sizing   adversarial sequences (class phases, Robson-style doubling with
- *            survivors, random) in a heap of exactly rt_heap_required(M, n):
- *            no NULL ever; the class-phase adversary needs all of it (the
- *            smallest memory it survives is found by bisection)
+ *   sizing   adversarial sequences (reserve-class phases and Robson's
+ *            every-other pattern after filling the good-fit region,
+ *            Robson-style doubling on the good-fit region, random) in a heap
+ *            of exactly rt_heap_required(M, n), and with M counted in blocks
+ *            as half-fit counts it in the fragment-unit bound: no NULL ever;
+ *            the smallest memory each survives (bisection) against the rule
  *   threads  the owner allocates, --threads others free (cross-thread
  *            hand-off), plus racing double frees of one block
+ *   pending  (white box) frees while another thread holds the good-fit
+ *            lock stay pending; later rt_mallocs list them one per call
  *   calls    the sequences whose every call the callgrind bound test
- *            (tests/rt/instr.sh) measures
+ *            (tests/rt/instr.sh) measures; in the white-box build
+ *            (rt_test-white, the drop-in's code included) with the good-fit
+ *            region's lock held as a contending thread would
  * Exits 0 on success; prints FIGURES: lines.
  */
 #define _GNU_SOURCE
@@ -25,6 +31,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,10 +39,25 @@
 
 #include "check.h"
 
-#ifdef RT_TEST_DROPIN
+#if defined(RT_TEST_WHITEBOX)
+/* The drop-in's code itself, for the calls case: it holds the good-fit
+ * region's lock as another thread's rt_free would. */
+#include "mymalloc_rt.c"
+static void hold_fit_lock(rt_heap_t *heap, bool held)
+{
+    atomic_store(&heap->fit_lock, held);
+}
+#else
+#if defined(RT_TEST_DROPIN)
 #include "mymalloc_rt.h"
 #else
 #include "mymalloc/rt.h"
+#endif
+static void hold_fit_lock(rt_heap_t *heap, bool held)
+{
+    (void)heap;
+    (void)held;
+}
 #endif
 
 static void fail(const char *fmt, ...)
@@ -61,22 +83,33 @@ static uint64_t rng(void)
     return check_xorshift(&rng_state);
 }
 
-/* The size classes, modelled independently of src/rt: the block for a
- * request is the smallest of 16, 32, 48, 64, 96, 128, 192, ... (2^e and
- * 3 * 2^(e-1)) holding the request and the 8-byte header. */
-static size_t model_block(size_t request)
+/* The block sizes, modelled independently of src/rt: a good-fit block is
+ * the request and an 8-byte header rounded up to 16 (at least 32), or up to
+ * 16 more (a split leaves no free block under 32); a reserve block is the
+ * smallest power of two from 16 holding the request and the header. */
+static size_t model_fit_block(size_t request)
 {
-    size_t need = request + 8;
-    if (need <= 16)
-        return 16;
-    if (need <= 32)
-        return 32;
-    for (size_t p = 32;; p *= 2) {
-        if (need <= p + p / 2)
-            return p + p / 2;
-        if (need <= 2 * p)
-            return 2 * p;
-    }
+    size_t need = (request + 8 + 15) / 16 * 16;
+    return need < 32 ? 32 : need;
+}
+static size_t model_reserve_block(size_t request)
+{
+    size_t block = 16;
+    while (block < request + 8)
+        block *= 2;
+    return block;
+}
+static int model_block_ok(size_t request, size_t block)
+{
+    size_t fit = model_fit_block(request);
+    return (block >= fit && block <= fit + 16) || block == model_reserve_block(request);
+}
+/* The layout's split: a sixteenth of the capacity (rounded down to 16, none
+ * under 32) for the good-fit region, 16 bytes of boundary, the reserve. */
+static size_t model_fit_bytes(size_t capacity_with_boundary)
+{
+    size_t fit = capacity_with_boundary / 16 / 16 * 16;
+    return fit < 32 ? 0 : fit;
 }
 
 /* Tags: every byte of a block (up to 256, then the last 64) holds a value
@@ -152,7 +185,8 @@ static void case_basic(void)
             REQUIRE(((uintptr_t)p & 15) == 0, "malloc(%zu) not 16-aligned", s);
             REQUIRE(p >= buf + offset && p + s <= buf + offset + bytes, "block outside the memory");
             size_t usable = rt_usable_size(h, p);
-            REQUIRE(usable >= s && usable + 8 == model_block(s), "usable_size(%zu) = %zu", s, usable);
+            REQUIRE(usable >= s && model_block_ok(s, usable + 8), "usable_size(%zu) = %zu", s,
+                    usable);
         }
         REQUIRE(rt_heap_check(h) == 0, "check after mallocs");
     }
@@ -230,19 +264,21 @@ static void case_basic(void)
           "stats of an empty heap");
     void *blocks[512];
     int n = 0;
+    size_t held = 0;
     while ((blocks[n] = rt_malloc(s, 100)) != NULL)
-        n++;
-    REQUIRE(n == (int)(st.capacity / model_block(100)), "%d blocks of 100 in %zu bytes", n,
-          st.capacity);
+        held += rt_usable_size(s, blocks[n++]) + 8;
+    /* The good-fit region holds blocks of 112 bytes, the reserve of 128. */
+    size_t fit = model_fit_bytes(st.capacity + 16), room = st.capacity - fit;
+    REQUIRE(n == (int)(fit / 112 + room / 128), "%d blocks of 100 in %zu + %zu bytes", n, fit,
+            room);
     rt_heap_stats(s, &st);
-    REQUIRE(st.live_bytes == (size_t)n * model_block(100) && st.largest_free < 100,
+    REQUIRE(st.live_bytes == held && held <= st.capacity && st.largest_free < 100,
           "stats of a full heap");
     REQUIRE(rt_heap_check(s) == 0, "check of a full heap");
     for (int i = 0; i < n; i++)
         rt_free(s, blocks[i]);
     rt_heap_stats(s, &st);
-    REQUIRE(st.live_bytes == 0 && st.peak_live_bytes == (size_t)n * model_block(100) &&
-              st.largest_free >= 100,
+    REQUIRE(st.live_bytes == 0 && st.peak_live_bytes == held && st.largest_free >= 100,
           "stats after freeing all");
     for (int i = 0; i < n; i++)
         REQUIRE(rt_malloc(s, 100) != NULL, "freed blocks not reused");
@@ -273,6 +309,16 @@ static size_t random_size(void)
     }
 }
 
+static size_t live_now(rt_heap_t *h)
+{
+    struct rt_heap_stats st;
+    rt_heap_stats(h, &st);
+    return st.live_bytes;
+}
+
+/* Every block's size comes from the statistics' rise at its allocation and
+ * is checked against the model; the statistics' live bytes must then fall
+ * by exactly that at its free (checked every check_every steps). */
 static void case_random(long steps, int check_every)
 {
     size_t bytes = 64 << 20;
@@ -302,9 +348,12 @@ static void case_random(long steps, int check_every)
                 size_t keep = s->size < size ? s->size : size;
                 check_tag_kept(q, s->size, keep, s->id);
                 live -= s->block;
+                size_t block = live_now(h) - live;
+                REQUIRE(q == s->p ? block == s->block : model_block_ok(size, block),
+                        "realloc to %zu: block of %zu", size, block);
                 s->p = q;
                 s->size = size;
-                s->block = model_block(size);
+                s->block = block;
             } else {
                 rt_free(h, s->p);
                 live -= s->block;
@@ -323,7 +372,9 @@ static void case_random(long steps, int check_every)
             REQUIRE(!alignment || ((uintptr_t)s->p & (alignment - 1)) == 0, "alignment %zu",
                   alignment);
             s->size = size;
-            s->block = model_block(alignment > 16 ? size + alignment - 16 : size);
+            s->block = live_now(h) - live;
+            REQUIRE(model_block_ok(alignment > 16 ? size + alignment - 16 : size, s->block),
+                    "malloc(%zu, alignment %zu): block of %zu", size, alignment, s->block);
         }
         s->id = rng();
         REQUIRE(rt_usable_size(h, s->p) >= s->size, "usable size below the request");
@@ -446,47 +497,81 @@ static void case_bad(void)
     REQUIRE(rt_heap_check(h) == -1, "a listed block marked live not found");
     *header_c = saved;
     REQUIRE(rt_heap_check(h) == 0, "restored free header");
-    printf("FIGURES: bad pointers reported=%d (double=%d invalid=%d), corruptions found=7\n",
+    /* c's free block (merged with al's and the rest): its last word repeats
+     * its size; b's header must not say that a (live) is free. */
+    size_t c_block = *(uint64_t *)(c - 8) & 0xfffffffffff0u;
+    uint64_t *footer_c = (uint64_t *)(c - 16 + c_block);
+    *footer_c ^= 16;
+    REQUIRE(rt_heap_check(h) == -1, "a free block's broken size tag not found");
+    *footer_c ^= 16;
+    *header_b ^= 0x8;
+    REQUIRE(rt_heap_check(h) == -1, "a wrong previous-is-free bit not found");
+    *header_b ^= 0x8;
+    REQUIRE(rt_heap_check(h) == 0, "restored tags");
+    printf("FIGURES: bad pointers reported=%d (double=%d invalid=%d), corruptions found=9\n",
            doubles + invalids, doubles, invalids);
     free(buf);
     free(other_buf);
 }
 
 /* ----------------------------------------------------------- sizing */
-/* Class boundaries, from the model: the smallest request of each class. */
-static size_t class_starts[100];
+/* The reserve's classes, from the model: the smallest request of each
+ * (blocks of 16, 32, 64, ...: 1, 9, 25, 57, ...). */
+static size_t class_starts[64];
 static int class_count;
 static void model_classes(size_t max_request)
 {
     class_count = 0;
-    for (size_t r = 1; r <= max_request; r = model_block(r) - 8 + 1)
+    for (size_t r = 1; r <= max_request; r = model_reserve_block(r) - 8 + 1)
         class_starts[class_count++] = r;
 }
 
+/* The bound with M counted as half-fit counts it: the peak of the sum of
+ * the blocks (request and header rounded up to 16) rather than of the
+ * requests. A reserve block of class c then holds at least 16 << (c - 1)
+ * plus 16 of that sum (16 for class 0); the layout is rt_heap_required's. */
+static size_t fragment_required(size_t fragments, size_t max_request)
+{
+    size_t reserve = 0;
+    for (size_t r = 1, block = 16; r <= max_request; r = block - 8 + 1, block *= 2)
+        reserve += block * (fragments / (block == 16 ? 16 : block / 2 + 16));
+    size_t needed = reserve + 16, capacity = needed + needed / 15 + 1;
+    return rt_heap_required(0, 0) - 32 + (capacity < 32 ? 32 : capacity);
+}
+
+enum units { REQUESTED, FRAGMENTS };
 struct adversary {
     rt_heap_t *h;
     size_t cap, max_request, live, nulls;
+    enum units units;
     char **ptrs;
     size_t *sizes;
     size_t count, slots;
 };
 
-static int adv_alloc(struct adversary *a, size_t size)
+static size_t adv_cost(const struct adversary *a, size_t size)
 {
-    size_t counted = size == 0 ? 1 : size;
-    if (a->live + counted > a->cap || a->count == a->slots)
-        return 0;
+    if (a->units == FRAGMENTS)
+        return (size + 8 + 15) / 16 * 16;
+    return size == 0 ? 1 : size;
+}
+
+static char *adv_alloc(struct adversary *a, size_t size)
+{
+    size_t cost = adv_cost(a, size);
+    if (a->live + cost > a->cap || a->count == a->slots)
+        return NULL;
     char *p = rt_malloc(a->h, size);
     if (p == NULL) {
         a->nulls++;
-        return 0;
+        return NULL;
     }
     if (size > 0)
         p[0] = p[size - 1] = (char)size;
     a->ptrs[a->count] = p;
-    a->sizes[a->count++] = counted;
-    a->live += counted;
-    return 1;
+    a->sizes[a->count++] = size;
+    a->live += cost;
+    return p;
 }
 
 static void adv_free(struct adversary *a, size_t i)
@@ -496,26 +581,61 @@ static void adv_free(struct adversary *a, size_t i)
     if (size > 1 && (p[0] != (char)size || p[size - 1] != (char)size))
         fail("adversary's block of %zu broken", size);
     rt_free(a->h, p);
-    a->live -= size;
+    a->live -= adv_cost(a, size);
     a->ptrs[i] = a->ptrs[--a->count];
     a->sizes[i] = a->sizes[a->count];
 }
 
-/* Phases: each class in turn, filled with its smallest request, then freed. */
+/* Fills the good-fit region with 1-byte requests kept live for good (its
+ * blocks are 32 bytes apart; the first that is not has come from the
+ * reserve and goes back), so that every later request goes to the reserve.
+ * Returns how many stay live. */
+static size_t adv_poison_fit(struct adversary *a)
+{
+    char *prev = NULL;
+    for (;;) {
+        char *p = adv_alloc(a, 1);
+        if (p == NULL)
+            return a->count;
+        if (prev != NULL && (size_t)(p - prev) != 32) {
+            adv_free(a, a->count - 1);
+            return a->count;
+        }
+        prev = p;
+    }
+}
+
+/* Phases: each reserve class in turn, filled with its smallest request,
+ * then freed: the sizing rule's own worst case. */
 static void adversary_phases(struct adversary *a)
 {
-    for (int k = 0; k < class_count && class_starts[k] <= a->max_request; k++) {
+    size_t kept = adv_poison_fit(a);
+    for (int k = 0; k < class_count && class_starts[k] <= a->max_request && !a->nulls; k++) {
         while (adv_alloc(a, class_starts[k]))
             ;
-        if (a->nulls)
-            return;
-        while (a->count)
+        while (a->count > kept)
             adv_free(a, a->count - 1);
     }
 }
 
-/* Robson-style: sizes doubling; fill with the size, keep every other block
- * alive (so the freed ones are holes too small for the next size). */
+/* Robson's pattern on the classes: fill with the smallest request of a
+ * class, free every other block (holes no larger request can use), go up
+ * a class with what the survivors leave of the budget. */
+static void adversary_every_other(struct adversary *a)
+{
+    adv_poison_fit(a);
+    for (int k = 0; k < class_count && class_starts[k] <= a->max_request && !a->nulls; k++) {
+        size_t first = a->count;
+        while (adv_alloc(a, class_starts[k]))
+            ;
+        for (size_t i = a->count; i-- > first;)
+            if ((i - first) % 2)
+                adv_free(a, i);
+    }
+}
+
+/* Robson's pattern on the good-fit region (no poison): sizes doubling, one
+ * block in two kept, older survivors thinned at random. */
 static void adversary_doubling(struct adversary *a)
 {
     for (size_t size = 1; size <= a->max_request && !a->nulls; size *= 2) {
@@ -525,7 +645,7 @@ static void adversary_doubling(struct adversary *a)
         for (size_t i = a->count; i-- > first;)
             if (i % 2)
                 adv_free(a, i);
-        for (size_t i = first; i-- > 0;) /* older survivors thin out too */
+        for (size_t i = first; i-- > 0;)
             if (rng() % 2)
                 adv_free(a, i);
     }
@@ -545,12 +665,16 @@ static void adversary_random(struct adversary *a, long steps)
     }
 }
 
+enum { ADVERSARIES = 4 };
+static const char *adversary_names[ADVERSARIES] = {"phases", "every-other", "doubling", "random"};
+
 /* Runs one adversary in `bytes` of memory; returns the NULLs it met. */
-static size_t run_adversary(int which, size_t cap, size_t max_request, size_t bytes,
-                            size_t offset, size_t *peak)
+static size_t run_adversary(int which, enum units units, size_t cap, size_t max_request,
+                            size_t bytes, size_t offset)
 {
     char *buf = big_buffer(bytes + offset);
-    struct adversary a = {.cap = cap, .max_request = max_request, .slots = cap + 1};
+    struct adversary a = {
+        .cap = cap, .max_request = max_request, .units = units, .slots = cap + 1};
     a.ptrs = big_buffer(a.slots * sizeof(*a.ptrs));
     a.sizes = big_buffer(a.slots * sizeof(*a.sizes));
     a.h = rt_heap_init(buf + offset, bytes);
@@ -563,13 +687,12 @@ static size_t run_adversary(int which, size_t cap, size_t max_request, size_t by
     if (which == 0)
         adversary_phases(&a);
     else if (which == 1)
+        adversary_every_other(&a);
+    else if (which == 2)
         adversary_doubling(&a);
     else
         adversary_random(&a, 200000);
-    REQUIRE(rt_heap_check(a.h) == 0, "heap broken by adversary %d", which);
-    struct rt_heap_stats st;
-    rt_heap_stats(a.h, &st);
-    *peak = st.peak_live_bytes;
+    REQUIRE(rt_heap_check(a.h) == 0, "heap broken by adversary %s", adversary_names[which]);
     while (a.count)
         adv_free(&a, a.count - 1);
     free(a.ptrs);
@@ -578,43 +701,73 @@ static size_t run_adversary(int which, size_t cap, size_t max_request, size_t by
     return a.nulls;
 }
 
+/* The smallest memory (to 16 bytes) in which an adversary meets no NULL. */
+static size_t smallest_surviving(int which, enum units units, size_t cap, size_t n, size_t hi)
+{
+    size_t lo = 0;
+    while (hi - lo > 16) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (run_adversary(which, units, cap, n, mid, 0) != 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return hi;
+}
+
+static double half_fit(size_t n)
+{
+    double log_n = 0;
+    for (size_t x = 1; x < n; x *= 2)
+        log_n++;
+    return 2 * (1 + log_n);
+}
+
 static void case_sizing(void)
 {
     static const struct {
         size_t cap, max_request;
     } grid[] = {{4096, 64}, {65536, 1000}, {65536, 4096}, {1 << 20, 65536}, {300000, 300000}};
-    static const char *names[] = {"phases", "doubling", "random"};
     for (size_t g = 0; g < sizeof(grid) / sizeof(grid[0]); g++) {
         size_t M = grid[g].cap, n = grid[g].max_request;
-        size_t required = rt_heap_required(M, n);
+        size_t required[2] = {rt_heap_required(M, n), fragment_required(M, n)};
         model_classes(n);
-        for (int which = 0; which < 3; which++) {
-            size_t peak;
-            /* Offset 1: rt_heap_init loses the most to alignment. */
-            size_t nulls = run_adversary(which, M, n, required, 1, &peak);
-            REQUIRE(nulls == 0, "adversary %s, M=%zu n=%zu: NULL in rt_heap_required = %zu bytes",
-                  names[which], M, n, required);
-            printf("sizing M=%zu n=%zu %s: no NULL in %zu bytes (peak live blocks %zu)\n", M, n,
-                   names[which], required, peak);
+        for (int units = REQUESTED; units <= FRAGMENTS; units++)
+            for (int which = 0; which < ADVERSARIES; which++) {
+                /* Offset 1: rt_heap_init loses the most to alignment. */
+                size_t nulls = run_adversary(which, units, M, n, required[units], 1);
+                REQUIRE(nulls == 0, "adversary %s, M=%zu n=%zu (%s): NULL in %zu bytes",
+                        adversary_names[which], M, n, units ? "fragments" : "requests",
+                        required[units]);
+            }
+        /* Tightness: the memory the phase adversary needs against the rule. */
+        size_t need = smallest_surviving(0, REQUESTED, M, n, required[0]);
+        size_t need_f = smallest_surviving(0, FRAGMENTS, M, n, required[1]);
+        /* The adversary spends part of M filling the good-fit region, which
+         * the rule does not count on: it cannot use all of the rule. Counted
+         * in blocks, filling it costs more (a 1-byte request costs 16 of
+         * M_f for 32 bytes of the region): our adversaries reach less. */
+        REQUIRE(need >= required[0] / 10 * 9 && need_f >= required[1] / 5 * 2,
+                "the bound is loose: %zu and %zu needed, %zu and %zu asked", need, need_f,
+                required[0], required[1]);
+        REQUIRE(run_adversary(0, REQUESTED, M, n, need - 32, 0) != 0, "survives below its need");
+        size_t need_other = 0;
+        for (int which = 1; which < ADVERSARIES && M <= 65536; which++) {
+            size_t x = smallest_surviving(which, REQUESTED, M, n, required[0]);
+            need_other = x > need_other ? x : need_other;
         }
-        /* Tightness: the smallest memory the phase adversary survives. */
-        size_t lo = 0, hi = required, peak;
-        while (hi - lo > 16) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (run_adversary(0, M, n, mid, 0, &peak) != 0)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        REQUIRE(required - hi <= 128, "the bound is loose: %zu needed, %zu asked", hi, required);
-        REQUIRE(run_adversary(0, M, n, hi - 32, 0, &peak) != 0, "survives below the bound");
-        double log_n = 0;
-        for (size_t x = 1; x < n; x *= 2)
-            log_n++;
-        printf("FIGURES: M=%zu n=%zu: required %.2f M (phases need %.2f M; half-fit 2M(1+log2 n) "
-               "= %.0f M)\n",
-               M, n, (double)required / M, (double)hi / M, 2 * (1 + log_n));
+        printf("FIGURES: M=%zu n=%zu: rule %.2f M, phases need %.3f of it", M, n,
+               (double)required[0] / M, (double)need / required[0]);
+        if (need_other != 0)
+            printf(", the others at most %.3f", (double)need_other / required[0]);
+        printf("; in blocks %.2f M_f, phases need %.3f; half-fit %.0f M\n",
+               (double)required[1] / M, (double)need_f / required[1], half_fit(n));
     }
+    /* The table of docs/REALTIME.md: M = 1 MiB. */
+    for (size_t n = 16; n <= (1 << 20); n *= 4)
+        printf("table M=1MiB n=%zu: required/M=%.2f fragments/M_f=%.2f half-fit=%.0f\n",
+               n, (double)rt_heap_required(1 << 20, n) / (1 << 20),
+               (double)fragment_required(1 << 20, n) / (1 << 20), half_fit(n));
 }
 
 /* ---------------------------------------------------------- threads */
@@ -734,44 +887,145 @@ static void case_threads(int threads, long ops)
     free(buf);
 }
 
+/* ---------------------------------------------------------- pending */
+/* White box: frees from two threads while the good-fit lock is held (as by
+ * a third) leave their blocks pending; each rt_malloc then lists one and
+ * takes its own block from the reserve; the heap stays sound throughout
+ * and every byte comes back. */
+#if defined(RT_TEST_WHITEBOX)
+struct pending_batch {
+    rt_heap_t *h;
+    char **blocks;
+    size_t first, count;
+};
+static void *free_batch(void *arg)
+{
+    struct pending_batch *b = arg;
+    for (size_t i = b->first; i < b->first + b->count; i++)
+        rt_free(b->h, b->blocks[i]);
+    return NULL;
+}
+#endif
+
+static void case_pending(void)
+{
+#if defined(RT_TEST_WHITEBOX)
+    enum { BLOCKS = 2000 };
+    size_t bytes = 16 << 20;
+    char *buf = big_buffer(bytes);
+    rt_heap_t *h = rt_heap_init(buf, bytes);
+    rt_set_error_handler(h, on_error);
+    static char *blocks[BLOCKS];
+    for (size_t i = 0; i < BLOCKS; i++) {
+        blocks[i] = rt_malloc(h, 1 + rng() % 500);
+        REQUIRE(blocks[i] != NULL && (uintptr_t)blocks[i] < h->fit_end, "block %zu", i);
+    }
+    hold_fit_lock(h, true);
+    struct pending_batch batches[2] = {{h, blocks, 0, BLOCKS / 2},
+                                       {h, blocks, BLOCKS / 2, BLOCKS / 2}};
+    pthread_t tids[2];
+    for (int t = 0; t < 2; t++)
+        pthread_create(&tids[t], NULL, free_batch, &batches[t]);
+    for (int t = 0; t < 2; t++)
+        pthread_join(tids[t], NULL);
+    for (size_t i = 0; i < BLOCKS; i++)
+        rt_free(h, blocks[i]); /* double frees of pending blocks */
+    REQUIRE(reports_double == BLOCKS && reports_invalid == 0, "pending double frees: %d",
+            reports_double);
+    REQUIRE(rt_heap_check(h) == 0, "heap with pending blocks");
+    char *reserve_blocks[BLOCKS];
+    void *held = rt_malloc(h, 100); /* lock held: from the reserve */
+    REQUIRE(held != NULL && (uintptr_t)held > h->fit_end, "malloc under a held lock");
+    hold_fit_lock(h, false);
+    for (size_t i = 0; i < BLOCKS; i++) {
+        reserve_blocks[i] = rt_malloc(h, 40);
+        REQUIRE(reserve_blocks[i] != NULL && (uintptr_t)reserve_blocks[i] > h->fit_end,
+                "listing call %zu took a good-fit block", i);
+        REQUIRE(i % 100 || rt_heap_check(h) == 0, "heap while listing");
+    }
+    REQUIRE(atomic_load(&h->fit_inbox) == NULL, "blocks still pending");
+    void *fit = rt_malloc(h, 40);
+    REQUIRE(fit != NULL && (uintptr_t)fit < h->fit_end, "no good fit once nothing is pending");
+    rt_free(h, fit);
+    rt_free(h, held);
+    for (size_t i = 0; i < BLOCKS; i++)
+        rt_free(h, reserve_blocks[i]);
+    struct rt_heap_stats st;
+    rt_heap_stats(h, &st);
+    REQUIRE(st.live_bytes == 0 && rt_heap_check(h) == 0, "heap after the pending case");
+    printf("FIGURES: blocks left pending and listed: %d\n", BLOCKS);
+    free(buf);
+#else
+    fail("the pending case needs the white-box build (rt_test-white)");
+#endif
+}
+
 /* ------------------------------------------------------------ calls */
-/* Every path of rt_malloc, rt_free and rt_aligned_alloc, adversarially:
- * carving, the owner's list, the inbox exchange, exhaustion, bad sizes and
- * alignments, double and foreign frees, every class and alignment. */
+/* Every path of rt_malloc, rt_free and rt_aligned_alloc, adversarially: the
+ * good-fit region's splits and merges (with the next block, the previous,
+ * both), blocks left pending while another thread holds its lock and
+ * listed by the next rt_malloc (the costliest path: a merge with both
+ * neighbours, then a search that fails and a reserve block), the reserve's
+ * carving, lists and inbox exchange, exhaustion, bad sizes and alignments,
+ * double and foreign frees, every size class and alignment. The calls go
+ * through volatile pointers so that none is inlined into this function
+ * (the white-box build has the heap's code in this file). */
 static void case_calls(void)
 {
-    size_t bytes = 1 << 20;
+    void *(*volatile call_malloc)(rt_heap_t *, size_t) = rt_malloc;
+    void (*volatile call_free)(rt_heap_t *, void *) = rt_free;
+    void *(*volatile call_aligned)(rt_heap_t *, size_t, size_t) = rt_aligned_alloc;
+    size_t bytes = 4 << 20;
     char *buf = big_buffer(bytes);
     rt_heap_t *h = rt_heap_init(buf, bytes);
     static void *kept[4096];
     size_t n = 0;
-    for (size_t s = 0; s <= 70000 && n < 4096; s = s < 64 ? s + 1 : s + s / 5) {
-        void *p = rt_malloc(h, s);                      /* carve */
-        void *q = rt_aligned_alloc(h, (size_t)1 << (n % 14), s); /* carve, aligned */
-        rt_free(h, p);                                  /* push */
-        void *r = rt_malloc(h, s);                      /* inbox exchange */
-        void *t = rt_malloc(h, s);
-        rt_free(h, r);
-        rt_free(h, t);
-        r = rt_malloc(h, s);                            /* inbox, then owner's list */
-        t = rt_malloc(h, s);
-        rt_free(h, r);
-        rt_free(h, r);                                  /* double free */
-        rt_free(h, (char *)t + 16);                     /* interior */
+    for (size_t s = 0; s <= 70000 && n < 4000; s = s < 64 ? s + 1 : s + s / 5) {
+        /* b merges with both neighbours: of b's size (one list), or one of
+         * them larger (two lists, which the merge empties) */
+        void *a = call_malloc(h, s), *b = call_malloc(h, s);
+        void *c = call_malloc(h, n % 4 < 2 ? s : s + 200);
+        void *d = call_malloc(h, s);
+        void *q = call_aligned(h, (size_t)1 << (n % 14), s);
+        call_free(h, a);
+        call_free(h, c);
+        call_free(h, b);
+        a = call_malloc(h, s);
+        b = call_malloc(h, s);
+        c = call_malloc(h, s);
+        hold_fit_lock(h, true);
+        call_free(h, b);                 /* left pending */
+        void *r = call_malloc(h, s);     /* the reserve: carve, list or inbox */
+        void *big = call_malloc(h, 300000);
+        hold_fit_lock(h, false);
+        call_free(h, a);
+        call_free(h, c);
+        call_free(h, big);               /* a reserve block onto its inbox */
+        big = call_malloc(h, 300000);    /* lists b, no fit, reserve */
+        void *t = call_malloc(h, s);
+        hold_fit_lock(h, true);
+        call_free(h, t);
+        hold_fit_lock(h, false);
+        t = call_malloc(h, s);           /* lists t, then a good fit */
+        call_free(h, r);
+        call_free(h, r);                 /* double free */
+        call_free(h, (char *)t + 16);    /* interior */
+        call_free(h, big);
+        call_free(h, d);
         kept[n++] = q;
         kept[n++] = t;
     }
-    rt_malloc(h, SIZE_MAX);
-    rt_aligned_alloc(h, 3, 10);
-    rt_aligned_alloc(h, 64, SIZE_MAX);
-    while (rt_malloc(h, 1000) != NULL) /* exhaustion */
+    call_malloc(h, SIZE_MAX);
+    call_aligned(h, 3, 10);
+    call_aligned(h, 64, SIZE_MAX);
+    while (call_malloc(h, 1000) != NULL) /* exhaustion */
         ;
-    rt_malloc(h, 1000);
-    rt_aligned_alloc(h, 4096, 1000);
+    call_malloc(h, 1000);
+    call_aligned(h, 4096, 1000);
     for (size_t i = 0; i < n; i++)
-        rt_free(h, kept[i]);
-    rt_free(h, NULL);
-    rt_free(h, buf);
+        call_free(h, kept[i]);
+    call_free(h, NULL);
+    call_free(h, buf);
     REQUIRE(rt_heap_check(h) == 0, "calls case broke the heap");
     free(buf);
 }
@@ -805,6 +1059,8 @@ int main(int argc, char **argv)
         case_threads(threads, ops);
     else if (!strcmp(name, "calls"))
         case_calls();
+    else if (!strcmp(name, "pending"))
+        case_pending();
     else
         fail("unknown case %s", name);
     return 0;

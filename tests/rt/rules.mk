@@ -5,9 +5,13 @@
 #                    MM_API exports, errno through the platform)
 #   rt_test-dropin   with the drop-in $(RT_C), compiled as its users compile
 #                    it (plus -g)
+#   rt_test-white    the drop-in's code included in the test (white box:
+#                    the calls and pending cases hold the good-fit lock as
+#                    a contending thread would), same flags as rt_test-dropin;
+#                    rt_test-white-tsan the same under ThreadSanitizer
 #   rt_test-tsan     the drop-in and the test under ThreadSanitizer,
 #   rt_test-asan     resp. AddressSanitizer + UBSan, with -DMM_DEBUG
-# tests/rt/instr.sh runs rt_test-dropin under callgrind (the instruction
+# tests/rt/instr.sh runs rt_test-white under callgrind (the instruction
 # bound); tests/rt/dropin.sh checks the drop-in's compile line again.
 #
 #   make test-rt-build   only these
@@ -30,12 +34,18 @@ $(TR)/mymalloc_rt-asan.o: $(RT_C) $(RT_H) | $(TR)/.dir
 RT_TEST_DROPIN_CFLAGS := $(TESTS_CFLAGS) -DRT_TEST_DROPIN -I$(RT_DIR)
 $(TR)/rt_test-dropin: tests/rt/rt_test.c $(TR)/mymalloc_rt.o
 	$(TESTS_CC) $(RT_TEST_DROPIN_CFLAGS) $^ -o $@ -lpthread
+$(TR)/rt_test-white: tests/rt/rt_test.c $(RT_C) $(RT_H) | $(TR)/.dir
+	$(TESTS_CC) $(RT_TEST_DROPIN_CFLAGS) -O2 -DRT_TEST_WHITEBOX $< -o $@ -lpthread
+$(TR)/rt_test-white-tsan: tests/rt/rt_test.c $(RT_C) $(RT_H) | $(TR)/.dir
+	$(TESTS_CC) $(RT_TEST_DROPIN_CFLAGS) $(TESTS_TSAN) $(TESTS_ASSERT) -DRT_TEST_WHITEBOX $< -o $@ \
+		-lpthread
 $(TR)/rt_test-tsan: tests/rt/rt_test.c $(TR)/mymalloc_rt-tsan.o
 	$(TESTS_CC) $(RT_TEST_DROPIN_CFLAGS) $(TESTS_TSAN) $^ -o $@ -lpthread
 $(TR)/rt_test-asan: tests/rt/rt_test.c $(TR)/mymalloc_rt-asan.o
 	$(TESTS_CC) $(RT_TEST_DROPIN_CFLAGS) $(TESTS_ASAN) $^ -o $@ -lpthread
 
-RT_TEST_BINS := $(addprefix $(TR)/,rt_test rt_test-dropin rt_test-tsan rt_test-asan)
+RT_TEST_BINS := $(addprefix $(TR)/,rt_test rt_test-dropin rt_test-white rt_test-white-tsan \
+	rt_test-tsan rt_test-asan)
 TESTS_SUITE_BINS += $(RT_TEST_BINS)
 
 .PHONY: test-rt-build
