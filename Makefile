@@ -135,8 +135,8 @@ include src/rt/rtlib.mk
 all: $(RT_LIB_SO)
 
 -include tests/tests.mk
-# The checker of students' M5 allocators (tests/checker/rules.mk).
-all: $(CHECK_TOOL)
+# The checkers of students' M5 allocators and L1 kallocs (tests/checker/rules.mk).
+all: $(CHECK_TOOL) $(KCHECK_TOOL)
 install: checker-install
 # make bench: the side-by-side benchmark suite (bench/README.md).
 include bench/bench.mk

@@ -54,3 +54,65 @@ checker-install: $(CHECK_TOOL)
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/mymalloc-check
 
 TESTS_SUITE_BINS += $(CHECK_TOOL)
+
+# kalloc-check, the same for the L1 lab's pmm (kalloc/kfree on up to 8 CPUs):
+#   $(KCHECK_TOOL)       build/kalloc-check, tools/kalloc-check.in with the
+#                        kit's path filled in
+#   $(KCHECK_KIT)/       the test program's objects (kalloc_driver.c, the
+#                        simulated machine kalloc_machine.c, AbstractMachine
+#                        as kalloc_am.c, testlib and provider with a section
+#                        per function so that the link drops what would call
+#                        mymalloc), the adapter for a pmm.c without `pmm`,
+#                        the AbstractMachine headers (kalloc_include/), and
+#                        the test program linked with mymalloc's kalloc
+#                        (tests/checker/kalloc/mymalloc_pmm.c with
+#                        build/kernel/kalloc.c), the throughput reference
+#   kalloc-check-install the kit to $(PREFIX)/lib/kalloc-check, the tool to
+#                        $(PREFIX)/bin (part of checker-install, so of
+#                        make install)
+KCHECK_KIT := $(BUILD)/checker/kalloc-kit
+KCHECK_TOOL := $(BUILD)/kalloc-check
+KCHECK_OBJS := $(addprefix $(KCHECK_KIT)/obj/,kalloc_driver.o kalloc_machine.o kalloc_am.o testlib.o provider.o)
+KCHECK_HEADERS := $(addprefix $(KCHECK_KIT)/include/,am.h klib.h klib-macros.h kernel.h common.h)
+KCHECK_KIT_FILES := $(KCHECK_OBJS) $(KCHECK_KIT)/obj/kalloc_pmm_adapter.o $(KCHECK_HEADERS) \
+                    $(KCHECK_KIT)/bin/kalloc-run-mymalloc
+KCHECK_LAB_CFLAGS := -std=gnu11 -O2 -Wall -ffreestanding -fno-builtin -fno-stack-protector
+
+$(KCHECK_KIT)/obj/%.o: tests/checker/%.c tests/checker/kalloc_machine.h tests/testlib.h | $(KCHECK_KIT)/obj/.dir
+	$(TESTS_CC) $(TESTS_CFLAGS) -ffunction-sections -c $< -o $@
+$(KCHECK_KIT)/obj/%.o: tests/%.c tests/testlib.h | $(KCHECK_KIT)/obj/.dir
+	$(TESTS_CC) $(TESTS_CFLAGS) -ffunction-sections -c $< -o $@
+$(KCHECK_HEADERS): $(KCHECK_KIT)/include/%: tests/checker/kalloc_include/% | $(KCHECK_KIT)/include/.dir
+	cp $< $@
+# mymalloc's kalloc behind the pmm.c docs/KERNEL.md shows, pasted into one
+# file with the drop-in (so that the checker can be given it alone, as a
+# student's one pmm.c): every rule must pass on it (register.sh), and,
+# compiled the lab's way, it is the throughput reference.
+KCHECK_MYMALLOC := $(KCHECK_KIT)/mymalloc/pmm.c
+$(KCHECK_MYMALLOC): tests/checker/kalloc/mymalloc_pmm.c $(KERNEL_C) $(KERNEL_H) | $(KCHECK_KIT)/mymalloc/.dir
+	cp $(KERNEL_H) $(dir $@)kalloc.h
+	cat tests/checker/kalloc/mymalloc_pmm.c $(KERNEL_C) >$@
+$(KCHECK_KIT)/mymalloc/pmm.o: $(KCHECK_MYMALLOC) $(KCHECK_HEADERS)
+	$(TESTS_CC) $(KCHECK_LAB_CFLAGS) -I$(KCHECK_KIT)/include -c $< -o $@
+$(KCHECK_KIT)/bin/kalloc-run-mymalloc: $(KCHECK_OBJS) $(KCHECK_KIT)/mymalloc/pmm.o | $(KCHECK_KIT)/bin/.dir
+	$(TESTS_CC) $^ -Wl,--gc-sections -lpthread -o $@
+
+.PRECIOUS: $(KCHECK_KIT)/%/.dir
+$(KCHECK_KIT)/%/.dir:
+	@mkdir -p $(dir $@) && touch $@
+
+$(KCHECK_TOOL): tools/kalloc-check.in $(KCHECK_KIT_FILES)
+	sed 's|@KIT@|$(abspath $(KCHECK_KIT))|' $< >$@ && chmod 755 $@
+
+.PHONY: kalloc-check-install
+kalloc-check-install: $(KCHECK_TOOL)
+	install -d $(DESTDIR)$(PREFIX)/lib/kalloc-check/obj $(DESTDIR)$(PREFIX)/lib/kalloc-check/include \
+		$(DESTDIR)$(PREFIX)/lib/kalloc-check/bin $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(KCHECK_KIT)/obj/*.o $(DESTDIR)$(PREFIX)/lib/kalloc-check/obj/
+	install -m 644 $(KCHECK_HEADERS) $(DESTDIR)$(PREFIX)/lib/kalloc-check/include/
+	install -m 755 $(KCHECK_KIT)/bin/kalloc-run-mymalloc $(DESTDIR)$(PREFIX)/lib/kalloc-check/bin/
+	sed 's|@KIT@|$(PREFIX)/lib/kalloc-check|' tools/kalloc-check.in >$(DESTDIR)$(PREFIX)/bin/kalloc-check
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/kalloc-check
+checker-install: kalloc-check-install
+
+TESTS_SUITE_BINS += $(KCHECK_TOOL)
