@@ -20,7 +20,7 @@ case $target in
 m5)
     dirs="platform core"
     headers="platform/base.h platform/platform.h platform/mapped.h platform/freestanding.h
-platform/lock.h platform/memops.h core/types.h core/retain.h core/stats.h core/size_class.h
+platform/lock.h platform/memops.h platform/track.h core/types.h core/retain.h core/stats.h core/size_class.h
 core/pagemap.h core/span.h core/remote.h core/heap.h core/cache.h core/check.h core/large.h
 core/identity.h core/identity_cpu.h core/entry.h"
     sources="platform/prim.c core/size_class.c core/stats.c core/pagemap.c core/span.c
@@ -41,7 +41,7 @@ kernel/layout.h kernel/locking.h kernel/buddy.h kernel/page_cache.h kernel/slab.
     # The page-mapping platforms, which a kernel allocator has no use for,
     # and the bulk copy it does not need.
     left_out="platform/mapped.h platform/prim.c platform/hosted.h platform/hosted.c
-platform/freestanding.h platform/memops.h"
+platform/freestanding.h platform/memops.h platform/track.h"
     platform=MM_PLATFORM_KERNEL
     name=kalloc
     needs="only kalloc_cpu_current and kalloc_cpu_count from its embedder"
@@ -53,7 +53,7 @@ rt)
     # The platform boundary: the heap's memory is given, it needs none.
     left_out="platform/base.h platform/platform.h platform/mapped.h platform/hosted.h
 platform/hosted.c platform/freestanding.h platform/kernel.h platform/kernel.c platform/lock.h
-platform/prim.c"
+platform/prim.c platform/track.h"
     platform=MM_RT_STANDALONE
     name=mymalloc_rt
     needs="nothing from its embedder (memory is given to rt_heap_init)"

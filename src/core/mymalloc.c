@@ -24,6 +24,7 @@
 #include "core/size_class.h"
 #include "core/span.h"
 #include "core/stats.h"
+#include "platform/track.h"
 
 static void *fail(enum mm_error error)
 {
@@ -42,6 +43,8 @@ static inline void *malloc_class(unsigned c)
     mm_heap_leave(heap);
     if (MM_UNLIKELY(block == NULL))
         return fail(MM_ERROR_NO_MEMORY);
+    if (MM_TRACK_CORE_BLOCKS)
+        mm_track_block_out(NULL, block, mm_class_size(c), false);
     return block;
 }
 
@@ -137,6 +140,15 @@ size_t mm_usable_size(void *ptr)
 
 /* ---- free ------------------------------------------------------------------ */
 
+/* ASan builds (platform/track.h): a small block is poisoned while free, but
+ * for its link and mark, which the core reads. */
+static inline void track_small_freed(const mm_span *span, mm_block *block)
+{
+    if (MM_TRACK_CORE_BLOCKS)
+        mm_track_noaccess((char *)block + MM_TRACK_CORE_HEADER,
+                          span->block_size - MM_TRACK_CORE_HEADER);
+}
+
 /* A block of slab `span`, which `user` (the caller's heap, or the heap it
  * locked) owns, judged by check.c before it is freed: every block for
  * myfree_checked (`checked`), only a marked one otherwise. 0 when freed;
@@ -146,6 +158,7 @@ static __attribute__((noinline)) int free_owned_judged(mm_heap *user, mm_span *s
 {
     enum mm_block_state state = mm_check_slab_block(user, span, block);
     if (state == MM_BLOCK_LIVE) {
+        track_small_freed(span, block);
         mm_heap_free_local(user, span, block);
         return 0;
     }
@@ -158,6 +171,7 @@ static inline int free_owned(mm_heap *user, mm_span *span, mm_block *block, bool
 {
     if (MM_UNLIKELY(checked || (MM_FREE_JUDGES_OWN_BLOCKS && mm_block_marked_free(block))))
         return free_owned_judged(user, span, block, checked);
+    track_small_freed(span, block);
     mm_heap_free_local(user, span, block);
     return 0;
 }
@@ -187,6 +201,7 @@ static bool free_other(mm_span *span, void *ptr, bool checked, const char **prob
             return false;
         }
     }
+    track_small_freed(span, block);
     return mm_heap_free_foreign(span, block);
 }
 
@@ -281,8 +296,11 @@ void *mm_realloc(void *ptr, size_t size)
 
 /* ---- the exported names ---------------------------------------------------- */
 
+/* Weak: the hosted library defines them again over its memcheck tracking
+ * (src/hosted/libc.c). `name` is the name declared, not an expression. */
 #define MM_EXPORT(name, internal) \
-    extern __typeof__(internal) name __attribute__((alias(#internal), visibility("default")))
+    extern __typeof__(internal) name /* NOLINT(bugprone-macro-parentheses) */  \
+        __attribute__((weak, alias(#internal), visibility("default")))
 
 MM_EXPORT(mymalloc, mm_malloc);
 MM_EXPORT(myfree, mm_free);

@@ -15,6 +15,7 @@
 #include "platform/lock.h"
 #include "core/pagemap.h"
 #include "core/size_class.h"
+#include "platform/track.h"
 
 #define MM_DESC_CHUNK_BYTES ((size_t)16 << 10)
 
@@ -29,7 +30,7 @@ typedef struct mm_desc_chunk {
 /* Descriptors start one cache line into the chunk, so that no two share a
  * line with each other or with the chunk header. */
 #define MM_DESC_STRIDE ((sizeof(mm_span) + 63) & ~(size_t)63)
-_Static_assert(sizeof(mm_span) == 3 * 64, "a span descriptor is three cache lines (types.h)");
+_Static_assert(sizeof(mm_span) == 3 * (size_t)64, "a span descriptor is three cache lines (types.h)");
 #define MM_DESC_FIRST ((sizeof(mm_desc_chunk) + 63) & ~(size_t)63)
 #define MM_DESCS_PER_CHUNK ((MM_DESC_CHUNK_BYTES - MM_DESC_FIRST) / MM_DESC_STRIDE)
 
@@ -73,6 +74,7 @@ static mm_desc_chunk *chunk_create(void)
     chunk->used = 0;
     chunk->carved = 0;
     chunk->free = NULL;
+    mm_track_metadata(chunk, MM_DESC_CHUNK_BYTES); /* no root of memcheck's leak search */
     return chunk;
 }
 
@@ -176,6 +178,8 @@ static void span_forget_region(mm_span *span)
     MM_ASSERT(span->list == MM_LIST_NONE);
     size_t mapped_pages = span->kind == MM_SPAN_SLAB ? span->bytes >> MM_PAGE_SHIFT : 1;
     mm_pagemap_clear(span->block_start, mapped_pages);
+    if (MM_TRACK_CORE_BLOCKS) /* ASan's shadow stays after an unmap */
+        mm_track_undefined(span->base, span->bytes);
     desc_free(span);
 }
 
@@ -248,6 +252,8 @@ void mm_slab_format(mm_span *span, unsigned c)
     MM_SPAN_SET(span, block_size, (uint32_t)size);
     MM_SPAN_SET(span, block_reciprocal,
                 (((uint64_t)1 << MM_RECIPROCAL_SHIFT) + size - 1) / size);
+    if (MM_TRACK_CORE_BLOCKS) /* an emptied slab may come back with another class */
+        mm_track_undefined(span->base, span->bytes);
     span->capacity = (uint32_t)(span->bytes / size);
     atomic_store_explicit(&span->bump, span->base, memory_order_relaxed);
     span->end = span->base + (size_t)span->capacity * size;

@@ -8,35 +8,149 @@
  * errno: the core reports failures through the error hook (threads.c), which
  * sets ENOMEM or EINVAL; posix_memalign returns its error instead and leaves
  * errno as it was.
+ *
+ * Under valgrind's memcheck (platform/track.h; docs/DEBUGGING.md) every
+ * block is announced as a malloc-like block of the size asked for, the
+ * slack behind it unaddressable, and every call into the core runs with
+ * reports off, since the core keeps its metadata in free blocks. The core
+ * API (mymalloc, myfree, ...) is defined here too, over the same tracking:
+ * the core's own names for it are weak, and this is the member of the
+ * archive that every program linking libmymalloc.a pulls in (for malloc).
+ * Outside memcheck each entry point costs a test of one byte.
  */
 #include <errno.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "mymalloc.h"
 #include "core/entry.h"
 #include "core/stats.h"
 #include "core/types.h"
 #include "hosted/hosted.h"
+#include "platform/track.h"
+
+/* ---- under memcheck --------------------------------------------------------- */
+
+/* Block `block` (or NULL) just handed out for `size` bytes: the checker
+ * sees `size` bytes, the rest of the usable size unaddressable. */
+static void *announce(void *block, size_t size, bool zeroed)
+{
+    if (block == NULL)
+        return NULL;
+    mm_track_quiet_begin();
+    size_t usable = mm_usable_size(block);
+    mm_track_quiet_end();
+    mm_track_noaccess((char *)block + size, usable - size);
+    mm_track_block_out(NULL, block, size, zeroed);
+    return block;
+}
+
+static __attribute__((noinline, cold)) void *tracked_malloc(size_t size)
+{
+    mm_track_quiet_begin();
+    void *block = mm_malloc(size);
+    mm_track_quiet_end();
+    return announce(block, size, false);
+}
+
+static __attribute__((noinline, cold)) void *tracked_calloc(size_t count, size_t size)
+{
+    mm_track_quiet_begin();
+    void *block = mm_calloc(count, size);
+    mm_track_quiet_end();
+    return announce(block, count * size, true);
+}
+
+static __attribute__((noinline, cold)) void *tracked_aligned_alloc(size_t alignment, size_t size)
+{
+    mm_track_quiet_begin();
+    void *block = mm_aligned_alloc(alignment, size);
+    mm_track_quiet_end();
+    return announce(block, size, false);
+}
+
+/* The checker hears of the free first: the block may be handed out again
+ * by another thread as soon as the core has it. A pointer that is not a
+ * live block is reported by memcheck (invalid free), then by the core. */
+static __attribute__((noinline, cold)) void tracked_free(void *ptr)
+{
+    if (ptr == NULL)
+        return;
+    mm_track_block_freed(NULL, ptr, 0);
+    mm_track_quiet_begin();
+    mm_free(ptr);
+    mm_track_quiet_end();
+}
+
+/* Always a new block, as memcheck's own realloc: the old one's contents and
+ * their definedness are copied, up to the size it was asked with. */
+static __attribute__((noinline, cold)) void *tracked_realloc(void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return tracked_malloc(size);
+    if (size == 0) {
+        tracked_free(ptr);
+        return NULL;
+    }
+    mm_track_quiet_begin();
+    size_t usable = mm_usable_size(ptr);
+    mm_track_quiet_end();
+    if (usable == 0)
+        return mm_realloc(ptr, size); /* not a live block: the core reports it */
+    size_t old = mm_track_block_size(ptr, usable);
+    void *moved = tracked_malloc(size);
+    if (moved == NULL)
+        return NULL;
+    memcpy(moved, ptr, old < size ? old : size);
+    tracked_free(ptr);
+    return moved;
+}
+
+static __attribute__((noinline, cold)) size_t tracked_usable_size(void *ptr)
+{
+    mm_track_quiet_begin();
+    size_t usable = mm_usable_size(ptr);
+    mm_track_quiet_end();
+    return usable == 0 ? 0 : mm_track_block_size(ptr, usable);
+}
+
+/* ---- the malloc family ---------------------------------------------------- */
 
 MM_PUBLIC void *malloc(size_t size)
 {
+    if (MM_UNLIKELY(mm_track_on()))
+        return tracked_malloc(size);
     return mm_malloc(size);
 }
 
 MM_PUBLIC void free(void *ptr)
 {
+    if (MM_UNLIKELY(mm_track_on()))
+        return tracked_free(ptr);
     mm_free(ptr);
 }
 
 MM_PUBLIC void *calloc(size_t count, size_t size)
 {
+    if (MM_UNLIKELY(mm_track_on()))
+        return tracked_calloc(count, size);
     return mm_calloc(count, size);
 }
 
 MM_PUBLIC void *realloc(void *ptr, size_t size)
 {
+    if (MM_UNLIKELY(mm_track_on()))
+        return tracked_realloc(ptr, size);
     return mm_realloc(ptr, size);
+}
+
+static void *aligned(size_t alignment, size_t size)
+{
+    if (MM_UNLIKELY(mm_track_on()))
+        return tracked_aligned_alloc(alignment, size);
+    return mm_aligned_alloc(alignment, size);
 }
 
 MM_PUBLIC void *reallocarray(void *ptr, size_t count, size_t size)
@@ -46,7 +160,7 @@ MM_PUBLIC void *reallocarray(void *ptr, size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return mm_realloc(ptr, bytes);
+    return realloc(ptr, bytes);
 }
 
 MM_PUBLIC int posix_memalign(void **result, size_t alignment, size_t size)
@@ -54,7 +168,7 @@ MM_PUBLIC int posix_memalign(void **result, size_t alignment, size_t size)
     if (alignment < sizeof(void *) || (alignment & (alignment - 1)) != 0)
         return EINVAL;
     int saved = errno;
-    void *block = mm_aligned_alloc(alignment, size);
+    void *block = aligned(alignment, size);
     errno = saved;
     if (block == NULL)
         return ENOMEM;
@@ -64,19 +178,19 @@ MM_PUBLIC int posix_memalign(void **result, size_t alignment, size_t size)
 
 MM_PUBLIC void *aligned_alloc(size_t alignment, size_t size)
 {
-    return mm_aligned_alloc(alignment, size);
+    return aligned(alignment, size);
 }
 
 /* Like aligned_alloc: an alignment that is not a power of two is EINVAL, as
  * the manual describes (glibc 2.36 itself rounds it up). */
 MM_PUBLIC void *memalign(size_t alignment, size_t size)
 {
-    return mm_aligned_alloc(alignment, size);
+    return aligned(alignment, size);
 }
 
 MM_PUBLIC void *valloc(size_t size)
 {
-    return mm_aligned_alloc(MM_PAGE_SIZE, size);
+    return aligned(MM_PAGE_SIZE, size);
 }
 
 MM_PUBLIC void *pvalloc(size_t size)
@@ -85,11 +199,16 @@ MM_PUBLIC void *pvalloc(size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return mm_aligned_alloc(MM_PAGE_SIZE, (size + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1));
+    /* By name: memcheck, which replaces memalign but not pvalloc, then
+     * sees the block from the allocator that frees it. */
+    return memalign(MM_PAGE_SIZE, (size + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1));
 }
 
+/* Under memcheck, the size asked for, as memcheck's own. */
 MM_PUBLIC size_t malloc_usable_size(void *ptr)
 {
+    if (MM_UNLIKELY(mm_track_on()))
+        return tracked_usable_size(ptr);
     return mm_usable_size(ptr);
 }
 
@@ -102,14 +221,14 @@ MM_PUBLIC void free_aligned_sized(void *ptr, size_t alignment, size_t size);
 MM_PUBLIC void free_sized(void *ptr, size_t size)
 {
     (void)size;
-    mm_free(ptr);
+    free(ptr);
 }
 
 MM_PUBLIC void free_aligned_sized(void *ptr, size_t alignment, size_t size)
 {
     (void)alignment;
     (void)size;
-    mm_free(ptr);
+    free(ptr);
 }
 
 /* Returns the idle memory of the calling thread's heap and the large-block
@@ -117,7 +236,10 @@ MM_PUBLIC void free_aligned_sized(void *ptr, size_t alignment, size_t size)
 MM_PUBLIC int malloc_trim(size_t pad)
 {
     (void)pad;
-    return mm_hosted_trim("malloc_trim") ? 1 : 0;
+    mm_track_quiet_begin();
+    bool trimmed = mm_hosted_trim("malloc_trim");
+    mm_track_quiet_end();
+    return trimmed ? 1 : 0;
 }
 
 /* glibc's tuning parameters have no counterpart here: accepted and ignored
@@ -182,4 +304,78 @@ MM_PUBLIC struct mallinfo mallinfo(void)
 MM_PUBLIC void malloc_stats(void)
 {
     mm_report_stats();
+}
+
+/* ---- the core API ------------------------------------------------------------
+ * Under memcheck these go through the malloc family by name: to the tracked
+ * entry points above, or to memcheck's own, which by default replace the
+ * malloc family of every object (docs/DEBUGGING.md); either way every block
+ * lives in one allocator, and myfree(malloc(n)) stays valid. Elsewhere (and
+ * in a library loaded with dlopen, whose malloc is not the process's), the
+ * core's own. */
+
+MM_PUBLIC void *mymalloc(size_t size)
+{
+    if (MM_UNLIKELY(mm_track_on()) && mm_track_memcheck())
+        return malloc(size);
+    return mm_malloc(size);
+}
+
+MM_PUBLIC void myfree(void *ptr)
+{
+    if (MM_UNLIKELY(mm_track_on()) && mm_track_memcheck())
+        return free(ptr);
+    mm_free(ptr);
+}
+
+MM_PUBLIC void *mycalloc(size_t count, size_t size)
+{
+    if (MM_UNLIKELY(mm_track_on()) && mm_track_memcheck())
+        return calloc(count, size);
+    return mm_calloc(count, size);
+}
+
+MM_PUBLIC void *myrealloc(void *ptr, size_t size)
+{
+    if (MM_UNLIKELY(mm_track_on()) && mm_track_memcheck())
+        return realloc(ptr, size);
+    return mm_realloc(ptr, size);
+}
+
+MM_PUBLIC void *myaligned_alloc(size_t alignment, size_t size)
+{
+    if (MM_UNLIKELY(mm_track_on()) && mm_track_memcheck())
+        return aligned_alloc(alignment, size);
+    return mm_aligned_alloc(alignment, size);
+}
+
+MM_PUBLIC size_t myusable_size(void *ptr)
+{
+    if (MM_UNLIKELY(mm_track_on()) && mm_track_memcheck())
+        return malloc_usable_size(ptr);
+    return mm_usable_size(ptr);
+}
+
+/* Under memcheck: a live block of the core is judged and freed by it; a
+ * block of memcheck's own malloc (when it replaced the family) is freed by
+ * free; anything else is -1. */
+static __attribute__((noinline, cold)) int tracked_free_checked(void *ptr)
+{
+    if (ptr == NULL)
+        return 0;
+    mm_track_quiet_begin();
+    bool core_block = mm_usable_size(ptr) != 0;
+    mm_track_quiet_end();
+    if (core_block || malloc_usable_size(ptr) != 0) {
+        free(ptr);
+        return 0;
+    }
+    return -1;
+}
+
+MM_PUBLIC int myfree_checked(void *ptr)
+{
+    if (MM_UNLIKELY(mm_track_on()) && mm_track_memcheck())
+        return tracked_free_checked(ptr);
+    return mm_free_checked(ptr);
 }

@@ -17,6 +17,7 @@
 
 #include "core/identity.h"
 #include "hosted/hosted.h"
+#include "platform/track.h"
 
 static pthread_key_t exit_key;
 
@@ -65,7 +66,7 @@ static void on_thread_attached(void *heap)
  * about to take that memory: there it goes back at the main thread's next
  * malloc slow path, unless a thread allocates first (mm_trim_when_alone).
  * The main thread's own cache stays. */
-static void on_thread_exit(void *heap)
+static void retire_thread(void *heap)
 {
     if (on_main_thread())
         atomic_store_explicit(&main_attached, false, memory_order_relaxed);
@@ -81,6 +82,15 @@ static void on_thread_exit(void *heap)
     mm_trim_when_alone();
     mm_verbose("mymalloc: the last thread beside the main thread exited: the caches go back at "
                "the next malloc slow path unless another thread allocates first");
+}
+
+/* Under memcheck the core reads the links of free blocks: no reports
+ * (platform/track.h). */
+static void on_thread_exit(void *heap)
+{
+    mm_track_quiet_begin();
+    retire_thread(heap);
+    mm_track_quiet_end();
 }
 
 static void on_bad_pointer(void *ptr, const char *problem)
@@ -103,7 +113,9 @@ static void on_error(enum mm_error error)
 
 static void on_fork_child(void)
 {
+    mm_track_quiet_begin();
     mm_fork_child();
+    mm_track_quiet_end();
     mm_verbose("mymalloc: fork: heaps of the parent's other threads retired in the child");
 }
 

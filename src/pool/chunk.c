@@ -113,7 +113,7 @@ pool_span *pool_span_acquire(size_t bytes, size_t align, int node)
     if (bytes == POOL_CHUNK_BYTES && align <= POOL_CHUNK_BYTES)
         span = cache_pop(node, align);
     if (span != NULL) {
-        pool_unpoison(span, bytes);
+        mm_track_defined(span, bytes);
         span->next = NULL;
         return span;
     }
@@ -140,11 +140,11 @@ pool_span *pool_span_acquire(size_t bytes, size_t align, int node)
 void pool_span_release(pool_span *span)
 {
     if (span->bytes == POOL_CHUNK_BYTES) {
-        pool_poison((char *)span + POOL_SPAN_HEADER, span->bytes - POOL_SPAN_HEADER);
+        mm_track_noaccess((char *)span + POOL_SPAN_HEADER, span->bytes - POOL_SPAN_HEADER);
         if (cache_push(span))
             return;
     }
-    pool_unpoison(span, span->bytes);
+    mm_track_defined(span, span->bytes);
     mm_prim_unmap(span->map_base, span->map_bytes);
 }
 
@@ -152,7 +152,7 @@ MM_API void pool_trim(void)
 {
     pool_span *span;
     while ((span = cache_take_any()) != NULL) {
-        pool_unpoison(span, span->bytes);
+        mm_track_defined(span, span->bytes);
         mm_prim_unmap(span->map_base, span->map_bytes);
     }
 }

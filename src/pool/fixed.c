@@ -33,10 +33,10 @@
 
 static void object_set(pool_object *obj, pool_object *next, uintptr_t mark)
 {
-    pool_unpoison(obj, sizeof *obj);
+    mm_track_defined(obj, sizeof *obj);
     obj->next = next;
     obj->mark = mark;
-    pool_poison(obj, sizeof *obj);
+    mm_track_noaccess(obj, sizeof *obj);
 }
 
 /* ---- the slab set ---------------------------------------------------------- */
@@ -114,7 +114,7 @@ static bool next_slab(pool_t *pool)
     span->next = pool->spans;
     pool->spans = span;
     if (!kept)
-        pool_poison((char *)span + POOL_SPAN_HEADER, pool->slab_bytes - POOL_SPAN_HEADER);
+        mm_track_noaccess((char *)span + POOL_SPAN_HEADER, pool->slab_bytes - POOL_SPAN_HEADER);
     char *first = (char *)span + POOL_SPAN_HEADER;
     char *last = first + (pool->slab_objects - 1) * pool->stride;
     for (char *obj = first; obj < last; obj += pool->stride)
@@ -188,7 +188,7 @@ void *pool_fixed_alloc_slow(pool_t *pool, pool_slot *slot, size_t size)
         }
         if (slot->cache.head != NULL) {
             slot->cache.count--;
-            void *obj = pool_cache_pop(pool, slot);
+            void *obj = pool_cache_pop(pool, slot, mm_track_on());
             pool_slot_leave(pool, slot);
             return obj;
         }
@@ -222,17 +222,16 @@ int pool_fixed_free(pool_t *pool, void *ptr, bool checked)
     if (pool_fixed_is_object(pool, ptr)) {
         pool_object *obj = ptr;
         pool_slot *slot = pool_slot_enter(pool);
-        pool_unpoison(obj, sizeof *obj);
-        if (MM_LIKELY(obj->mark != pool->free_mark)) {
+        bool track = mm_track_on();
+        if (MM_LIKELY(!pool_object_marked(pool, obj, track))) {
             if (slot->cache.count++ == 0)
                 slot->cache.tail = obj;
-            pool_cache_push(pool, slot, obj);
+            pool_cache_push(pool, slot, obj, track);
             if (pool->slot_mask != 0 && slot->cache.count >= 2 * pool->batch)
                 flush_to_depot(pool, slot);
             pool_slot_leave(pool, slot);
             return 0;
         }
-        pool_poison(obj, sizeof *obj);
         pool_slot_leave(pool, slot);
         problem = "pfree: double free";
     }
@@ -292,7 +291,7 @@ bool pool_fixed_init(pool_t *pool, size_t object_size, size_t capacity)
         pool_span *span = pool_take_span(pool, slab_bytes, slab_bytes, SPAN_SLAB);
         if (span == NULL)
             return false;
-        pool_poison((char *)span + POOL_SPAN_HEADER, slab_bytes - POOL_SPAN_HEADER);
+        mm_track_noaccess((char *)span + POOL_SPAN_HEADER, slab_bytes - POOL_SPAN_HEADER);
         span->next = pool->spare;
         pool->spare = span;
     }

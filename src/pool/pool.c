@@ -170,7 +170,7 @@ void pool_keep_spans(pool_t *pool, enum pool_span_kind kind, size_t reserved, bo
             (kept_spans < reserved || kept_bytes + span->bytes <= POOL_KEEP_BYTES)) {
             kept_spans++;
             kept_bytes += span->bytes;
-            pool_poison((char *)span + POOL_SPAN_HEADER, span->bytes - POOL_SPAN_HEADER);
+            mm_track_noaccess((char *)span + POOL_SPAN_HEADER, span->bytes - POOL_SPAN_HEADER);
             span->next = pool->spare;
             pool->spare = span;
         } else {
@@ -242,6 +242,7 @@ static void empty_pool(pool_t *pool, bool keep);
 static void release_pool(pool_t *pool)
 {
     empty_pool(pool, false);
+    mm_track_pool_destroy(pool);
     pool->magic = 0;
     pool_span_release(pool->first);
 }
@@ -293,6 +294,7 @@ MM_API pool_t *pool_create(const pool_config_t *config)
     pool->first_bump = base + prefix;
     pool->parent = c.parent;
     pool->magic = POOL_MAGIC;
+    mm_track_pool_create(pool);
     if (pool->fixed) {
         pool->first_set = (pool_set *)(base + set);
         pool->first_set->mask = POOL_SET_FIRST - 1;
@@ -381,6 +383,8 @@ MM_API void pool_clear(pool_t *pool)
         return;
     }
     empty_pool(pool, true);
+    mm_track_pool_destroy(pool); /* every block freed at once */
+    mm_track_pool_create(pool);
 }
 
 MM_API void pool_destroy(pool_t *pool)
@@ -441,21 +445,23 @@ static __attribute__((noinline)) void *palloc_other(pool_t *pool, size_t size)
 }
 
 /* A leaf in the common cases: APR's rule (one thread at a time) costs no
- * lock, and a bump or a pop needs no register saved. */
+ * lock, and a bump or a pop needs no register saved. Under a memory checker
+ * (platform/track.h), the general paths, which tell it. */
 MM_API void *palloc(pool_t *pool, size_t size)
 {
     MM_ASSERT(pool->magic == POOL_MAGIC);
     pool_slot *slot = pool->slots;
+    if (MM_UNLIKELY(mm_track_on()))
+        return palloc_other(pool, size);
     if (MM_LIKELY(pool->bump_only)) {
         char *cur = slot->bump.cur;
         if (MM_LIKELY(size - 1 < (size_t)(slot->bump.end - cur))) {
             slot->bump.cur = cur + pool_round_up(size, POOL_ALIGN);
             slot->blocks++;
-            pool_unpoison(cur, size);
             return cur;
         }
     } else if (pool->local_objects && slot->cache.head != NULL && size - 1 < pool->object_size) {
-        return pool_cache_pop(pool, slot); /* one slot: no count kept */
+        return pool_cache_pop(pool, slot, false); /* one slot: no count kept */
     }
     return palloc_other(pool, size);
 }
@@ -475,18 +481,18 @@ static __attribute__((noinline)) void pfree_other(pool_t *pool, void *ptr)
         pool_fixed_free(pool, ptr, false);
 }
 
-/* A leaf in the common case, as palloc. */
+/* A leaf in the common case, as palloc (and as palloc, the general path
+ * under a memory checker). */
 MM_API void pfree(pool_t *pool, void *ptr)
 {
     MM_ASSERT(pool->magic == POOL_MAGIC);
-    if (MM_LIKELY(pool->local_objects) && pool_fixed_is_object(pool, ptr)) {
+    if (MM_LIKELY(pool->local_objects) && MM_LIKELY(!mm_track_on()) &&
+        pool_fixed_is_object(pool, ptr)) {
         pool_object *obj = ptr;
-        pool_unpoison(obj, sizeof *obj);
         if (MM_LIKELY(obj->mark != pool->free_mark)) {
-            pool_cache_push(pool, pool->slots, obj); /* one slot: no tail or count kept */
+            pool_cache_push(pool, pool->slots, obj, false); /* one slot: no tail or count kept */
             return;
         }
-        pool_poison(obj, sizeof *obj);
     }
     pfree_other(pool, ptr); /* also reports a bad pointer */
 }

@@ -29,6 +29,7 @@
 #include "mymalloc/pool.h"
 #include "platform/lock.h"
 #include "platform/platform.h"
+#include "platform/track.h"
 
 #define POOL_CHUNK_SHIFT 16
 #define POOL_CHUNK_BYTES ((size_t)1 << POOL_CHUNK_SHIFT) /* a region, a slab, a cached span */
@@ -47,29 +48,13 @@
 
 static inline size_t pool_round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 
-/* ---- AddressSanitizer ------------------------------------------------------
- * Under ASan, memory a pool holds but has not handed out is poisoned: a
- * region's unused and cleared ranges, free objects. The pool's own accesses
- * to free memory (free-list links, marks) unpoison the words they touch
- * around the access. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define POOL_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define POOL_ASAN 1
-#endif
-
-#if defined(POOL_ASAN)
-void __asan_poison_memory_region(void const volatile *addr, size_t size);
-void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
-static inline void pool_poison(const void *p, size_t n) { __asan_poison_memory_region(p, n); }
-static inline void pool_unpoison(const void *p, size_t n) { __asan_unpoison_memory_region(p, n); }
-#else
-static inline void pool_poison(const void *p, size_t n) { (void)p, (void)n; }
-static inline void pool_unpoison(const void *p, size_t n) { (void)p, (void)n; }
-#endif
+/* ---- memory checkers (platform/track.h) -----------------------------------
+ * Under ASan and memcheck, memory a pool holds but has not handed out is
+ * unaddressable: a region's unused and cleared ranges, free objects, cached
+ * chunks. The pool's own accesses to free memory (free-list links, marks)
+ * make the words they touch addressable around the access. For memcheck
+ * each pool is a mempool: palloc hands out a chunk of it, pfree frees one,
+ * pool_clear and pool_destroy free them all at once. */
 
 /* ---- spans (chunk.c) ------------------------------------------------------- */
 
@@ -268,7 +253,7 @@ static inline void *pool_region_alloc(pool_t *pool, size_t size)
     }
     pool_slot_leave(pool, slot);
     if (block != NULL)
-        pool_unpoison(block, size == 0 ? 1 : size);
+        mm_track_block_out(pool, block, size == 0 ? 1 : size, false);
     return block;
 }
 
@@ -279,12 +264,12 @@ void pool_fixed_reset(pool_t *pool, bool keep);
 bool pool_fixed_init(pool_t *pool, size_t object_size, size_t capacity);
 size_t pool_fixed_live(pool_t *pool);
 
-/* The link of free object `obj`, read where ASan has it poisoned. */
+/* The link of free object `obj`, read where the checker has it unaddressable. */
 static inline pool_object *pool_object_next(pool_object *obj)
 {
-    pool_unpoison(obj, sizeof *obj);
+    mm_track_defined(obj, sizeof *obj);
     pool_object *next = obj->next;
-    pool_poison(obj, sizeof *obj);
+    mm_track_noaccess(obj, sizeof *obj);
     return next;
 }
 
@@ -331,29 +316,48 @@ static inline bool pool_fixed_is_object(pool_t *pool, const void *ptr)
 }
 
 /* The first object of the slot's cache (not empty), handed out. The
- * caller keeps the cache's count where the pool has several slots. */
-static inline void *pool_cache_pop(pool_t *pool, pool_slot *slot)
+ * caller keeps the cache's count where the pool has several slots; `track`
+ * is mm_track_on(), or false where the caller knows it. */
+static inline void *pool_cache_pop(pool_t *pool, pool_slot *slot, bool track)
 {
     pool_object *obj = slot->cache.head;
-    pool_unpoison(obj, sizeof *obj);
+    if (MM_UNLIKELY(track))
+        mm_track_defined(obj, sizeof *obj);
     slot->cache.head = obj->next;
     slot->blocks++;
     obj->mark = 0;
-    pool_poison(obj, sizeof *obj);
-    pool_unpoison(obj, pool->object_size);
+    if (MM_UNLIKELY(track)) {
+        mm_track_noaccess(obj, sizeof *obj);
+        mm_track_block_out(pool, obj, pool->object_size, false);
+    }
     return obj;
+}
+
+/* Whether object `obj` of the pool (checked) carries the free mark, read
+ * where a checker may hold it unaddressable; `track` is mm_track_on(), which
+ * the caller tests once for this and the push. */
+static inline bool pool_object_marked(pool_t *pool, pool_object *obj, bool track)
+{
+    if (MM_UNLIKELY(track))
+        mm_track_defined(obj, sizeof *obj);
+    if (MM_LIKELY(obj->mark != pool->free_mark))
+        return false;
+    if (MM_UNLIKELY(track))
+        mm_track_noaccess(obj, sizeof *obj);
+    return true;
 }
 
 /* Object `obj` of the pool (checked), not free, onto the slot's cache. The
  * caller keeps the cache's tail and count where the pool has several
  * slots. */
-static inline void pool_cache_push(pool_t *pool, pool_slot *slot, pool_object *obj)
+static inline void pool_cache_push(pool_t *pool, pool_slot *slot, pool_object *obj, bool track)
 {
     obj->next = slot->cache.head;
     obj->mark = pool->free_mark;
     slot->cache.head = obj;
     slot->blocks--;
-    pool_poison(obj, pool->stride);
+    if (MM_UNLIKELY(track))
+        mm_track_block_freed(pool, obj, pool->stride);
 }
 
 static inline void *pool_fixed_alloc(pool_t *pool, size_t size)
@@ -361,7 +365,7 @@ static inline void *pool_fixed_alloc(pool_t *pool, size_t size)
     pool_slot *slot = pool_slot_enter(pool);
     if (MM_LIKELY(slot->cache.head != NULL && size - 1 < pool->object_size)) {
         slot->cache.count--;
-        void *obj = pool_cache_pop(pool, slot);
+        void *obj = pool_cache_pop(pool, slot, mm_track_on());
         pool_slot_leave(pool, slot);
         return obj;
     }

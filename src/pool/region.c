@@ -49,7 +49,7 @@ static bool next_region(pool_t *pool, pool_slot *slot)
     slot->bytes += (size_t)(slot->bump.cur - slot->bump.start);
     slot->bump.start = slot->bump.cur = (char *)span + POOL_SPAN_HEADER;
     slot->bump.end = (char *)span + span->bytes;
-    pool_poison(slot->bump.cur, (size_t)(slot->bump.end - slot->bump.cur));
+    mm_track_noaccess(slot->bump.cur, (size_t)(slot->bump.end - slot->bump.cur));
     return true;
 }
 
@@ -99,7 +99,7 @@ void pool_region_reset(pool_t *pool, bool keep)
         char *end = (char *)pool->first + pool->first->bytes;
         pool->slots[0].bump.cur = pool->slots[0].bump.start = pool->first_bump;
         pool->slots[0].bump.end = end;
-        pool_poison(pool->first_bump, (size_t)(end - pool->first_bump));
+        mm_track_noaccess(pool->first_bump, (size_t)(end - pool->first_bump));
     }
 }
 
