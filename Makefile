@@ -152,3 +152,5 @@ debug-test: all test-build test-run
 clean:
 	rm -rf build build-debug
 include examples/examples.mk # make examples, make run-examples (examples/README.md)
+# make check: cppcheck and clang-tidy over src/ (tools/check.mk).
+include tools/check.mk

@@ -68,7 +68,7 @@ static size_t cache_budget(const mm_heap *heap)
 /* An empty slab a heap's cache has no room for: to the shared cache, with a
  * clock; else, or from the shared cache itself, back to the system. Under
  * the lists_lock of `heap`. */
-static void cache_overflow(mm_heap *heap, mm_span *span)
+static void cache_overflow(const mm_heap *heap, mm_span *span)
 {
     if (heap == &mm_shared_cache || !mm_retention_enabled()) {
         mm_span_destroy(span);

@@ -81,7 +81,7 @@ static bool still_describes(mm_span *span, mm_block *block)
            mm_slab_block_start(span, block);
 }
 
-enum mm_block_state mm_check_slab_block(mm_heap *user, mm_span *span, mm_block *block)
+enum mm_block_state mm_check_slab_block(const mm_heap *user, mm_span *span, mm_block *block)
 {
     for (;;) {
         /* A slab with an owner is looked at under the owner's lists_lock;
@@ -151,7 +151,7 @@ static void verify_slab_blocks(mm_verifier *v, mm_span *span)
         mm_verify_fail(v, "slab has more remote frees than blocks out", span->base);
 }
 
-static void verify_bin_list(mm_verifier *v, mm_heap *heap, unsigned c, enum mm_list list,
+static void verify_bin_list(mm_verifier *v, const mm_heap *heap, unsigned c, enum mm_list list,
                             mm_span *head, bool walk_blocks, uint32_t *count, size_t *bytes)
 {
     mm_span *prev = NULL;
@@ -211,7 +211,7 @@ static void verify_heap(mm_verifier *v, mm_heap *heap, bool is_user)
         mm_verify_fail(v, "empty-cache bytes differ from its slabs", heap);
 }
 
-unsigned mm_verify(mm_heap *user, void (*report)(const char *what, const void *where),
+unsigned mm_verify(const mm_heap *user, void (*report)(const char *what, const void *where),
                    unsigned limit)
 {
     mm_verifier v = {report, 0, limit};

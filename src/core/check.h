@@ -29,7 +29,7 @@ enum mm_block_state {
  * unmap of a slab on a list, or the claim that leads to it, happens under
  * that lock. A slab in transit (adopted, not yet on its adopter's lists) is
  * waited for. */
-enum mm_block_state mm_check_slab_block(mm_heap *user, mm_span *span, mm_block *block);
+enum mm_block_state mm_check_slab_block(const mm_heap *user, mm_span *span, mm_block *block);
 
 /* A structural check under way: each violation goes to report(), at most
  * `limit` of them; `found` counts them all. */
@@ -44,7 +44,7 @@ void mm_verify_fail(mm_verifier *v, const char *what, const void *where);
  * and check the invariants; also the free lists of `user`'s slabs (as
  * above). Calls report(what, where) for each violation (at most `limit`)
  * and returns how many it found. */
-unsigned mm_verify(mm_heap *user, void (*report)(const char *what, const void *where),
+unsigned mm_verify(const mm_heap *user, void (*report)(const char *what, const void *where),
                    unsigned limit);
 
 #endif /* MM_CHECK_H */

@@ -54,11 +54,13 @@ static mm_span **list_head(mm_heap *heap, unsigned c, enum mm_list list)
     return list == MM_LIST_PARTIAL ? &bin->partial : list == MM_LIST_FULL ? &bin->full : &bin->ready;
 }
 
+#if defined(MM_DEBUG)
 /* Whether the caller may change `heap`'s lists: its lists_lock is held. */
 static inline bool lists_locked(mm_heap *heap)
 {
     return atomic_load_explicit(&heap->lists_lock.held, memory_order_relaxed) != 0;
 }
+#endif
 
 static void list_remove(mm_heap *heap, mm_span *span)
 {
@@ -155,7 +157,7 @@ static void bin_activate_next(mm_heap *heap, unsigned c)
 
 /* Whether `heap` still owns `span`; under heap->lists_lock the answer holds
  * (an owner gives a slab up only under its lists_lock). */
-static bool still_owned(mm_heap *heap, mm_span *span)
+static bool still_owned(const mm_heap *heap, mm_span *span)
 {
     /* Acquire pairs with the adopter's release store of the owner, so the
      * slab's list fields read after this are the adopter's. */
@@ -490,7 +492,7 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
         }
         /* Real-time mode: reclaim walks every slab; fail at once instead. */
 #if defined(MM_REALTIME)
-        reclaimed = true;
+        return NULL;
 #endif
         if (reclaimed)
             return NULL;

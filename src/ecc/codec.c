@@ -26,9 +26,9 @@
 
 /* Encode table: entry [j][b] is the check bits of byte b at position j. */
 #define ECC_E(b, c0, c1, c2, c3, c4, c5, c6, c7)                                             \
-    (uint8_t)((((b)&1) ? c0 : 0) ^ (((b)&2) ? c1 : 0) ^ (((b)&4) ? c2 : 0) ^                 \
-              (((b)&8) ? c3 : 0) ^ (((b)&16) ? c4 : 0) ^ (((b)&32) ? c5 : 0) ^                \
-              (((b)&64) ? c6 : 0) ^ (((b)&128) ? c7 : 0))
+    (uint8_t)((((b)&1) ? (c0) : 0) ^ (((b)&2) ? (c1) : 0) ^ (((b)&4) ? (c2) : 0) ^           \
+              (((b)&8) ? (c3) : 0) ^ (((b)&16) ? (c4) : 0) ^ (((b)&32) ? (c5) : 0) ^         \
+              (((b)&64) ? (c6) : 0) ^ (((b)&128) ? (c7) : 0))
 #define ECC_E4(b, ...)                                                                        \
     ECC_E(b, __VA_ARGS__), ECC_E((b) + 1, __VA_ARGS__), ECC_E((b) + 2, __VA_ARGS__),         \
         ECC_E((b) + 3, __VA_ARGS__)
@@ -52,9 +52,9 @@ const uint8_t ecc_encode_table[8][256] = {
 /* Decode table: syndrome -> the data bit (0..63) or check bit (64 + k) it
  * names, ECC_DECODE_UNCORRECTABLE for every other syndrome. */
 #define ECC_D8(s, base, c0, c1, c2, c3, c4, c5, c6, c7, rest)                                 \
-    ((s) == c0 ? (base) : (s) == c1 ? (base) + 1 : (s) == c2 ? (base) + 2 :                   \
-     (s) == c3 ? (base) + 3 : (s) == c4 ? (base) + 4 : (s) == c5 ? (base) + 5 :               \
-     (s) == c6 ? (base) + 6 : (s) == c7 ? (base) + 7 : (rest))
+    ((s) == (c0) ? (base) : (s) == (c1) ? (base) + 1 : (s) == (c2) ? (base) + 2 :             \
+     (s) == (c3) ? (base) + 3 : (s) == (c4) ? (base) + 4 : (s) == (c5) ? (base) + 5 :         \
+     (s) == (c6) ? (base) + 6 : (s) == (c7) ? (base) + 7 : (rest))
 #define ECC_DG(s, base, columns, rest) ECC_APPLY(ECC_D8, s, base, columns, rest)
 #define ECC_D(s)                                                                              \
     (uint8_t)ECC_DG(                                                                          \
@@ -144,11 +144,19 @@ static const ecc_v8u64 matrices = {
     ECC_APPLY(ECC_MATRIX, ECC_COLUMNS_6), ECC_APPLY(ECC_MATRIX, ECC_COLUMNS_7),
 };
 
+/* VPERMB, under each compiler's name for it: byte i of the result is byte
+ * index[i] of table. */
+#if defined(__clang__)
+#define ECC_PERMUTE_BYTES(table, index) __builtin_ia32_permvarqi512((table), (index))
+#else
+#define ECC_PERMUTE_BYTES(table, index)                                                       \
+    __builtin_ia32_permvarqi512_mask((table), (index), (table), ~0ULL)
+#endif
+
 /* The check bytes of eight words, byte w for word w. */
 ECC_GFNI_TARGET static inline uint64_t gfni_check8(ecc_v8u64 words)
 {
-    ecc_v64i8 by_position = __builtin_ia32_permvarqi512_mask((ecc_v64i8)words, transpose,
-                                                             (ecc_v64i8)words, ~0ULL);
+    ecc_v64i8 by_position = ECC_PERMUTE_BYTES((ecc_v64i8)words, transpose);
     ecc_v8u64 partial =
         (ecc_v8u64)__builtin_ia32_vgf2p8affineqb_v64qi(by_position, (ecc_v64i8)matrices, 0);
     ecc_v4u64 half = __builtin_shufflevector(partial, partial, 0, 1, 2, 3) ^

@@ -129,7 +129,7 @@ static void read_options(void)
 {
     mm_options_parse();
     if (option_stats)
-        atexit(print_stats_at_exit);
+        (void)atexit(print_stats_at_exit); /* if it fails, no report at exit */
 }
 
 __attribute__((constructor)) void mm_options_read(void)

@@ -13,6 +13,7 @@
  */
 #include "kernel/buddy.h"
 
+#if defined(MM_DEBUG)
 /* A block of 2^order pages starts at an absolute page number that is a
  * multiple of 2^order, and lies inside the region. */
 static inline bool block_fits(const struct mmk_heap *heap, uint32_t index, unsigned order)
@@ -21,6 +22,7 @@ static inline bool block_fits(const struct mmk_heap *heap, uint32_t index, unsig
     return order < MMK_ORDERS && (pfn & (((uintptr_t)1 << order) - 1)) == 0 &&
            (uintptr_t)index + ((uintptr_t)1 << order) <= heap->npages;
 }
+#endif
 
 static void free_block_add(struct mmk_heap *heap, uint32_t index, unsigned order)
 {
@@ -48,7 +50,9 @@ unsigned mmk_buddy_init(struct mmk_heap *heap, uint32_t first, uint32_t end)
         unsigned order = pfn == 0 ? MMK_ORDERS - 1 : (unsigned)__builtin_ctzl((unsigned long)pfn);
         if (order > MMK_ORDERS - 1)
             order = MMK_ORDERS - 1;
-        while (pfn + ((uintptr_t)1 << order) > end_pfn)
+        /* Order 0 always fits (pfn < end_pfn); the test says so to the
+         * static analyzer, which cannot relate the two comparisons. */
+        while (order > 0 && pfn + ((uintptr_t)1 << order) > end_pfn)
             order--;
         mmk_buddy_give(heap, (uint32_t)(pfn - heap->base_pfn), order);
         if (order > largest)

@@ -107,9 +107,12 @@ static int cpu_current(void)
 }
 
 /* glibc 2.35 and later register every thread's rseq area and say where it
- * is; weak, so that an older glibc leaves them at 0 (no area). */
+ * is; weak, so that an older glibc leaves them at 0 (no area). Declared again
+ * for the weak attribute, which <sys/rseq.h>'s declarations lack.
+ * NOLINTBEGIN(readability-redundant-declaration) */
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
+/* NOLINTEND(readability-redundant-declaration) */
 
 /* Where mm_prim_cpu_current finds the CPU number, relative to the thread
  * pointer, or 0 when glibc registered no rseq area (then sched_getcpu). */
@@ -152,7 +155,7 @@ static int node_count(void)
 static int node_of_cpu(int cpu)
 {
     char path[64];
-    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d", cpu);
+    (void)snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d", cpu); /* fits any int */
     DIR *dir = opendir(path);
     if (dir == NULL)
         return -1;
@@ -160,7 +163,7 @@ static int node_of_cpu(int cpu)
     for (struct dirent *entry; node < 0 && (entry = readdir(dir)) != NULL;)
         if (strncmp(entry->d_name, "node", 4) == 0 && entry->d_name[4] >= '0' &&
             entry->d_name[4] <= '9')
-            node = atoi(entry->d_name + 4);
+            node = (int)strtol(entry->d_name + 4, NULL, 10);
     closedir(dir);
     return node < 0 && cpu < cpu_count() ? 0 : node;
 }
