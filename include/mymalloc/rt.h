@@ -55,7 +55,10 @@
  *          capacity: bytes for blocks; live_bytes, peak_live_bytes: bytes of
  *          live blocks (block sizes, header included), now and at most;
  *          free_bytes = capacity - live_bytes; largest_free: the largest
- *          size rt_malloc can serve now. Not a real-time call.
+ *          size rt_malloc can serve now (good-fit blocks pending after a
+ *          contended rt_free not counted until taken in). Not a real-time
+ *          call; as rt_heap_check, call it from the owner while no other
+ *          thread frees into the heap.
  *
  * Errors: the library build also sets errno (ENOMEM for sizes it cannot
  * serve, EINVAL for a bad alignment) as the malloc family does; the
@@ -68,6 +71,8 @@
  * has odds 2^-16). They report it to the heap's error handler,
  * rt_set_error_handler (none by default: the report is dropped), and change
  * nothing. A pointer into free memory may be reported as either problem.
+ * A pointer kept from an earlier heap on the same memory is one of those
+ * "other pointers": each rt_heap_init salts the check bits anew.
  *
  * Threads: one thread at a time calls rt_malloc, rt_realloc,
  * rt_aligned_alloc, rt_heap_check and rt_heap_stats (the owner; it may
@@ -77,8 +82,13 @@
  * when that class runs out. A good-fit block is merged with its free
  * neighbours under a try-lock: a call that finds it held never waits
  * (rt_free leaves the block on a lock-free list, which rt_malloc takes in
- * one block per call; rt_malloc serves from the reserve). A block counts
- * as live until its rt_free returns.
+ * one block per call; rt_malloc serves from the reserve). The call that
+ * takes one in serves itself from the reserve: beyond the sizing rule it
+ * may return NULL while the good-fit region has room, which the next call
+ * finds. Retries of the lists' compare-and-swaps (rt_free's push and
+ * mark, the owner's take-in) are bounded by the operations other threads
+ * complete meanwhile: lock-free, not wait-free. A block counts as live
+ * until its rt_free returns.
  */
 #ifndef MYMALLOC_RT_H
 #define MYMALLOC_RT_H

@@ -221,6 +221,17 @@ static inline uintptr_t rt_reserve_take_live(struct rt_heap *heap, size_t size,
 
 /* ------------------------------------------------------------ calls */
 
+/* Heaps made so far: each heap's check bits get a salt of their own, so
+ * that a pointer kept from an earlier heap on the same memory fails the
+ * check (but for the 2^-16 chance) instead of passing as live. */
+static _Atomic uint64_t rt_heaps_made;
+
+static uint64_t rt_new_salt(uintptr_t heap_at)
+{
+    uint64_t made = atomic_fetch_add_explicit(&rt_heaps_made, 1, memory_order_relaxed);
+    return (((uint64_t)heap_at ^ (made * 0xc2b2ae3d27d4eb4fu)) * 0x9e3779b97f4a7c15u) | 1u;
+}
+
 RT_API rt_heap_t *rt_heap_init(void *memory, size_t bytes)
 {
     uintptr_t base = (uintptr_t)memory;
@@ -232,7 +243,7 @@ RT_API rt_heap_t *rt_heap_init(void *memory, size_t bytes)
         return NULL;
     struct rt_heap *heap = (struct rt_heap *)heap_at;
     mm_zero(heap, sizeof(*heap));
-    heap->salt = ((uint64_t)heap_at * 0x9e3779b97f4a7c15u) | 1u;
+    heap->salt = rt_new_salt(heap_at);
     /* At most a sixteenth (the sizing rule counts on it), at most what a
      * header's size field holds, and none if under one block. */
     size_t fit_bytes = ((limit - start) >> RT_FIT_SHARE_LOG2) & ~(size_t)15;
@@ -346,13 +357,16 @@ RT_INLINE uintptr_t rt_find_block(const struct rt_heap *heap, const void *ptr,
  * holder changed RT_PREV_FREE in between. */
 static inline bool rt_mark_freed(uintptr_t block, uint64_t word, unsigned state)
 {
+    const uint64_t judged = word;
     for (;;) {
         uint64_t freed = (word & ~(uint64_t)RT_STATE_MASK) | state;
         if (atomic_compare_exchange_strong_explicit(rt_header_of(block), &word, freed,
                                                     memory_order_relaxed,
                                                     memory_order_relaxed))
             return true;
-        if (rt_state(word) != RT_STATE_LIVE)
+        /* Anything but that bit changed: the block was freed (and maybe
+         * handed out again, with another header) since it was judged. */
+        if (((word ^ judged) & ~(uint64_t)RT_PREV_FREE) != 0)
             return false;
     }
 }

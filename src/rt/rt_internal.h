@@ -112,7 +112,7 @@
 struct rt_heap {
     /* Written by the owner only. */
     uintptr_t start, fit_end, reserve_start, top, end;
-    uint64_t salt; /* odd multiplier of the check bits, from the heap's address */
+    uint64_t salt; /* odd multiplier of the check bits: the heap's address and its number */
     size_t allocated_bytes; /* block bytes handed out, ever */
     size_t peak_live_bytes;
     rt_error_handler_t on_error;

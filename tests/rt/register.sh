@@ -24,7 +24,14 @@ if [ "$mode" = normal ]; then
         run_test "rt/asan-$c" 120 "$R/rt_test-asan" --case=$c
     done
     run_test rt/asan-random 120 "$R/rt_test-asan" --case=random --ops=20000
+    run_test rt/handoff-stress 60 "$R/handoff_stress" --threads=3 --ops=100000
+    run_test rt/tsan-handoff-stress 60 "${TSAN_PREFIX[@]}" "$R/handoff_stress-tsan" --threads=3 \
+        --ops=30000
+    run_test rt/sizing-pending 60 "$R/sizing_pending"
+    run_test rt/stale-pointer 30 "$R/stale_pointer"
+    run_test rt/free-reuse-race 30 "$R/free_reuse_race"
 else
+    run_test rt/soak-handoff-stress 600 "$R/handoff_stress" --threads=3 --ops=2000000
     run_test rt/soak-random 600 "$R/rt_test-dropin" --case=random-long --ops=50000000
     run_test rt/soak-threads-t3 600 "$R/rt_test" --case=threads --threads=3 --ops=20000000
     run_test rt/soak-tsan-threads-t3 600 "${TSAN_PREFIX[@]}" "$R/rt_test-tsan" --case=threads \

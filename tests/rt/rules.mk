@@ -44,8 +44,18 @@ $(TR)/rt_test-tsan: tests/rt/rt_test.c $(TR)/mymalloc_rt-tsan.o
 $(TR)/rt_test-asan: tests/rt/rt_test.c $(TR)/mymalloc_rt-asan.o
 	$(TESTS_CC) $(RT_TEST_DROPIN_CFLAGS) $(TESTS_ASAN) $^ -o $@ -lpthread
 
+# White-box tests (tests/rt/white_box.h compiles the heap's sources into the
+# test, with assertions): stale_pointer, free_reuse_race (deterministic
+# interleavings), handoff_stress (and its TSan build), sizing_pending.
+RT_WHITE_BOX := stale_pointer free_reuse_race handoff_stress sizing_pending
+RT_WHITE_BOX_DEPS := tests/rt/white_box.h $(wildcard src/rt/*.c) $(RT_TEST_HDRS)
+$(addprefix $(TR)/,$(RT_WHITE_BOX)): $(TR)/%: tests/rt/%.c $(RT_WHITE_BOX_DEPS) | $(TR)/.dir
+	$(TESTS_CC) $(TESTS_CFLAGS) $(TESTS_ASSERT) $< -o $@ -lpthread
+$(TR)/handoff_stress-tsan: tests/rt/handoff_stress.c $(RT_WHITE_BOX_DEPS) | $(TR)/.dir
+	$(TESTS_CC) $(TESTS_CFLAGS) $(TESTS_TSAN) $(TESTS_ASSERT) $< -o $@ -lpthread
+
 RT_TEST_BINS := $(addprefix $(TR)/,rt_test rt_test-dropin rt_test-white rt_test-white-tsan \
-	rt_test-tsan rt_test-asan)
+	rt_test-tsan rt_test-asan handoff_stress-tsan $(RT_WHITE_BOX))
 TESTS_SUITE_BINS += $(RT_TEST_BINS)
 
 .PHONY: test-rt-build
