@@ -235,16 +235,22 @@ static bool config_is_valid(const pool_config_t *config)
            (config->object_size != 0 || config->capacity == 0 || !(flags & POOL_PER_CPU));
 }
 
-static void empty_pool(pool_t *pool, bool keep);
+static void empty_pool(pool_t *top, bool keep);
+
+/* The last of a pool, emptied: its first span, which holds its header. */
+static void give_back_header(pool_t *pool)
+{
+    mm_track_pool_destroy(pool);
+    pool->magic = 0;
+    pool_span_release(pool->first);
+}
 
 /* Give back everything of a pool that is out of the registry and of its
  * parent's list: its content, then its first span. */
 static void release_pool(pool_t *pool)
 {
     empty_pool(pool, false);
-    mm_track_pool_destroy(pool);
-    pool->magic = 0;
-    pool_span_release(pool->first);
+    give_back_header(pool);
 }
 
 MM_API pool_t *pool_create(const pool_config_t *config)
@@ -339,10 +345,9 @@ static void unlink_from_parent(pool_t *pool)
     pool_unlock(parent);
 }
 
-/* With the pool to itself: cleanups (last registered first; one
- * registered by a cleanup runs too), sub-pools, blocks, cleanup records.
- * No lock is held while a cleanup runs. */
-static void empty_pool(pool_t *pool, bool keep)
+/* Runs the pool's cleanups, last registered first (one registered by a
+ * cleanup runs too). No lock is held while a cleanup runs. */
+static void run_cleanups(pool_t *pool)
 {
     for (;;) {
         pool_lock(pool);
@@ -351,15 +356,15 @@ static void empty_pool(pool_t *pool, bool keep)
             pool->cleanups = cleanup->next;
         pool_unlock(pool);
         if (cleanup == NULL)
-            break;
+            return;
         cleanup->fn(cleanup->arg);
     }
-    while (pool->children != NULL) {
-        pool_t *child = pool->children;
-        registry_remove(child);
-        unlink_from_parent(child);
-        release_pool(child);
-    }
+}
+
+/* Gives back the pool's blocks and cleanup records (but what `keep`
+ * keeps for the next use). */
+static void reset_memory(pool_t *pool, bool keep)
+{
     if (pool->fixed)
         pool_fixed_reset(pool, keep);
     else
@@ -372,6 +377,36 @@ static void empty_pool(pool_t *pool, bool keep)
     char *base = (char *)pool->first;
     pool->meta_cur = (char *)pool->slots + (pool->slot_mask + 1) * sizeof(pool_slot);
     pool->meta_end = base + (pool->meta_cur - base) + POOL_META_BYTES;
+}
+
+/* With `top` to itself: its cleanups, its sub-pools (newest first, each
+ * the same way: cleanups, sub-pools, then the sub-pool itself given back),
+ * its blocks and cleanup records. Depth first without recursion, so that a
+ * tree of any depth takes constant stack: a sub-pool leaves the registry
+ * and its parent's list before its cleanups run (a cleanup cannot destroy
+ * it twice), its `parent` leads back up once its own sub-pools are gone,
+ * and back there the parent's cleanups run again, for any a sub-pool's
+ * cleanup registered on it. */
+static void empty_pool(pool_t *top, bool keep)
+{
+    pool_t *pool = top;
+    for (;;) {
+        run_cleanups(pool);
+        pool_t *child = pool->children;
+        if (child != NULL) {
+            registry_remove(child);
+            unlink_from_parent(child);
+            pool = child;
+            continue;
+        }
+        if (pool == top)
+            break;
+        pool_t *parent = pool->parent;
+        reset_memory(pool, false);
+        give_back_header(pool);
+        pool = parent;
+    }
+    reset_memory(top, keep);
 }
 
 MM_API void pool_clear(pool_t *pool)

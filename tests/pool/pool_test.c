@@ -320,8 +320,52 @@ static void check_dump_empty(void)
           "destroyed pools still dumped: %s", text);
 }
 
+static void *destroy_pool(void *pool)
+{
+    pool_destroy(pool);
+    return NULL;
+}
+
+/* A chain of 2000 sub-pools, each with a cleanup that checks it runs after
+ * its parent's, destroyed on a thread with a 32 KiB stack: emptying a tree
+ * takes constant stack, however deep it nests (a recursion per level
+ * overflowed this stack). */
+static int chain_next;
+static void chain_note(void *depth)
+{
+    CHECK((int)(intptr_t)depth == chain_next, "cleanup of level %d ran at %d", (int)(intptr_t)depth,
+          chain_next);
+    chain_next++;
+}
+
+static void check_deep_tree(void)
+{
+    enum { DEPTH = 2000 };
+    size_t before = held();
+    pool_t *root = pool_create(NULL), *pool = root;
+    pool_config_t config = POOL_CONFIG_DEFAULT;
+    for (int level = 0; level < DEPTH && pool != NULL; level++) {
+        config.parent = pool;
+        pool = pool_create(&config);
+        CHECK(pool != NULL && pool_cleanup_register(pool, chain_note, (void *)(intptr_t)level) == 0,
+              "level %d", level);
+        tag(palloc(pool, 48), 48, (uint64_t)level);
+    }
+    chain_next = 0;
+    pthread_attr_t small;
+    pthread_t thread;
+    CHECK(pthread_attr_init(&small) == 0 && pthread_attr_setstacksize(&small, 32 << 10) == 0 &&
+              pthread_create(&thread, &small, destroy_pool, root) == 0,
+          "thread with a 32 KiB stack");
+    pthread_join(thread, NULL);
+    CHECK(chain_next == DEPTH, "%d of %d cleanups ran", chain_next, (int)DEPTH);
+    pool_trim();
+    CHECK(held() == before, "bytes held %zu after the chain, %zu before", held(), before);
+}
+
 static void case_tree(void)
 {
+    check_deep_tree();
     size_t before = held();
     pool_t *root = pool_create(NULL);
     pool_config_t config = POOL_CONFIG_DEFAULT;
