@@ -539,52 +539,7 @@ static size_t fragment_required(size_t fragments, size_t max_request)
     return rt_heap_required(0, 0) - 32 + (capacity < 32 ? 32 : capacity);
 }
 
-enum units { REQUESTED, FRAGMENTS };
-struct adversary {
-    rt_heap_t *h;
-    size_t cap, max_request, live, nulls;
-    enum units units;
-    char **ptrs;
-    size_t *sizes;
-    size_t count, slots;
-};
-
-static size_t adv_cost(const struct adversary *a, size_t size)
-{
-    if (a->units == FRAGMENTS)
-        return (size + 8 + 15) / 16 * 16;
-    return size == 0 ? 1 : size;
-}
-
-static char *adv_alloc(struct adversary *a, size_t size)
-{
-    size_t cost = adv_cost(a, size);
-    if (a->live + cost > a->cap || a->count == a->slots)
-        return NULL;
-    char *p = rt_malloc(a->h, size);
-    if (p == NULL) {
-        a->nulls++;
-        return NULL;
-    }
-    if (size > 0)
-        p[0] = p[size - 1] = (char)size;
-    a->ptrs[a->count] = p;
-    a->sizes[a->count++] = size;
-    a->live += cost;
-    return p;
-}
-
-static void adv_free(struct adversary *a, size_t i)
-{
-    char *p = a->ptrs[i];
-    size_t size = a->sizes[i];
-    if (size > 1 && (p[0] != (char)size || p[size - 1] != (char)size))
-        fail("adversary's block of %zu broken", size);
-    rt_free(a->h, p);
-    a->live -= adv_cost(a, size);
-    a->ptrs[i] = a->ptrs[--a->count];
-    a->sizes[i] = a->sizes[a->count];
-}
+#include "adversary.h"
 
 /* Fills the good-fit region with 1-byte requests kept live for good (its
  * blocks are 32 bytes apart; the first that is not has come from the

@@ -18,7 +18,7 @@
 -include src/rt/rt.mk
 
 TR := $(TB)/rt
-RT_TEST_HDRS := include/mymalloc/rt.h $(wildcard src/rt/*.h)
+RT_TEST_HDRS := include/mymalloc/rt.h $(wildcard src/rt/*.h) tests/rt/adversary.h tests/check.h
 RT_DROPIN_CFLAGS := -std=gnu11 -O2 -ffreestanding -fno-builtin -g
 
 $(TR)/rt_test: tests/rt/rt_test.c $(RT_TEST_HDRS) $(LIB_A) | $(TR)/.dir

@@ -15,59 +15,36 @@
  */
 #include "white_box.h"
 
+#include <stdarg.h>
 #include <string.h>
+
+#include "check.h"
 
 static uint64_t rng_state = 0x2545f4914f6cdd1du;
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return check_xorshift(&rng_state);
 }
 
-struct adv {
-    rt_heap_t *h;
-    size_t cap, n, live, count, nulls, slots;
-    char **ptrs;
-    size_t *sizes;
-};
-
-static char *adv_alloc(struct adv *a, size_t size)
+static void fail(const char *format, ...)
 {
-    size_t cost = size ? size : 1;
-    if (a->live + cost > a->cap || a->count == a->slots)
-        return NULL;
-    char *p = rt_malloc(a->h, size);
-    if (p == NULL) {
-        a->nulls++;
-        return NULL;
-    }
-    memset(p, (int)(size & 0xff), size);
-    a->ptrs[a->count] = p;
-    a->sizes[a->count++] = size;
-    a->live += cost;
-    return p;
+    va_list args;
+    va_start(args, format);
+    fputs("FAIL: ", stderr);
+    vfprintf(stderr, format, args);
+    fputc('\n', stderr);
+    va_end(args);
+    exit(1);
 }
 
-static void adv_free(struct adv *a, size_t i)
-{
-    char *p = a->ptrs[i];
-    size_t size = a->sizes[i];
-    for (size_t k = 0; k < size; k++)
-        WB_REQUIRE(p[k] == (char)(size & 0xff), "block of %zu broken", size);
-    rt_free(a->h, p);
-    a->live -= size ? size : 1;
-    a->ptrs[i] = a->ptrs[--a->count];
-    a->sizes[i] = a->sizes[a->count];
-}
+#include "adversary.h"
 
-static void hold(struct adv *a, bool held)
+static void hold(struct adversary *a, bool held)
 {
     atomic_store(&a->h->fit_lock, held);
 }
 
-static size_t pending_count(const struct adv *a)
+static size_t pending_count(const struct adversary *a)
 {
     size_t k = 0;
     for (void *b = atomic_load(&a->h->fit_inbox); b; b = *(void **)((char *)b + 8))
@@ -76,9 +53,9 @@ static size_t pending_count(const struct adv *a)
 }
 
 /* Every reserve class filled with its smallest request, then freed. */
-static void classes_filled(struct adv *a)
+static void classes_filled(struct adversary *a)
 {
-    for (unsigned c = 0; c < RT_CLASSES && rt_class_min_request(c) <= a->n; c++) {
+    for (unsigned c = 0; c < RT_CLASSES && rt_class_min_request(c) <= a->max_request; c++) {
         size_t first = a->count;
         while (adv_alloc(a, rt_class_min_request(c)))
             ;
@@ -93,7 +70,7 @@ static size_t run(int which, size_t cap, size_t n, size_t offset, size_t *pendin
     size_t rule = rt_heap_required(cap, n);
     size_t bytes = percent == 100 ? rule : rule / 100 * percent;
     char *buf = malloc(bytes + 64);
-    struct adv a = {.cap = cap, .n = n, .slots = cap + 1};
+    struct adversary a = {.cap = cap, .max_request = n, .units = REQUESTED, .slots = cap + 1};
     a.ptrs = malloc(a.slots * sizeof(*a.ptrs));
     a.sizes = malloc(a.slots * sizeof(*a.sizes));
     a.h = rt_heap_init(buf + offset, bytes);
