@@ -3,8 +3,8 @@
  * owns the heap mapping and its guards, the shadow bitmap and the block
  * records, the crash report, the CPU threads and their mailboxes.
  *
- * Invariants: a shadow bit is set exactly while its heap byte belongs to a
- * block some CPU holds (claimed after kalloc returned, released before
+ * Invariants: a shadow bit is set exactly while a byte of its grain belongs
+ * to a block some CPU holds (claimed after kalloc returned, released before
  * kfree is called); a block's record is written after its shadow is claimed
  * and cleared before it is released. Both are written with atomics, as
  * CPUs claim and release neighbouring bytes at once.
@@ -23,14 +23,16 @@ const struct km_allocator *km_under_test;
 
 #define GUARD ((size_t)1 << 20)
 #define BOUNDARY ((size_t)4 << 20)
-#define RECORD_GRAIN 8
 #define RECORD_SIZE_BITS 25 /* sizes up to 32 MiB; larger ones are capped */
 #define RECORD_SIZE_MAX ((1u << RECORD_SIZE_BITS) - 1)
 
 char *km_heap_lo, *km_heap_hi;
-static atomic_ulong *shadow;    /* bit per byte of the heap */
-static _Atomic uint32_t *records; /* per 8 bytes: size | (cpu + 1) << 25 of
-                                     the live block starting there, or 0 */
+size_t km_grain = 1;
+static atomic_ulong *shadow;    /* bit per km_grain bytes of the heap */
+static _Atomic uint32_t *records; /* per record_grain bytes: size | (cpu + 1)
+                                     << 25 of the live block starting there,
+                                     or 0 */
+static size_t record_grain;       /* km_grain, at least 8 */
 
 static void *map_or_die(size_t bytes, const char *what)
 {
@@ -57,8 +59,9 @@ void km_heap_create(size_t bytes, size_t start_offset, int checked)
         mprotect((void *)hi_page, (uintptr_t)map + span - hi_page, PROT_NONE) != 0)
         tl_die("cannot protect the heap's guard regions");
     if (checked) {
-        shadow = map_or_die(bytes / 8 + 16, "the shadow");
-        records = map_or_die((bytes / RECORD_GRAIN + 1) * sizeof *records, "the block records");
+        record_grain = km_grain < 8 ? 8 : km_grain;
+        shadow = map_or_die(bytes / km_grain / 8 + 16, "the shadow");
+        records = map_or_die((bytes / record_grain + 1) * sizeof *records, "the block records");
     }
     install_crash_report();
 }
@@ -90,6 +93,12 @@ size_t km_pow2_at_least(size_t size)
     return a;
 }
 
+size_t km_block_bytes(size_t size)
+{
+    size_t block = km_pow2_at_least(size);
+    return block < km_grain ? km_grain : block;
+}
+
 /* The live block the heap byte at `p` lies in, from the records: the
  * nearest recorded start at or below p whose block reaches p. Read without
  * stopping the other CPUs: for a report only, so a block freed meanwhile
@@ -98,13 +107,13 @@ static int owner_of(const char *p, const char **start, size_t *size, int *cpu)
 {
     if (records == NULL || p < km_heap_lo || p >= km_heap_hi)
         return 0;
-    size_t g = (size_t)(p - km_heap_lo) / RECORD_GRAIN;
-    size_t lowest = g > RECORD_SIZE_MAX / RECORD_GRAIN ? g - RECORD_SIZE_MAX / RECORD_GRAIN : 0;
+    size_t g = (size_t)(p - km_heap_lo) / record_grain;
+    size_t lowest = g > RECORD_SIZE_MAX / record_grain ? g - RECORD_SIZE_MAX / record_grain : 0;
     for (size_t i = g + 1; i-- > lowest;) {
         uint32_t r = atomic_load_explicit(&records[i], memory_order_relaxed);
         if (r == 0)
             continue;
-        const char *s = km_heap_lo + i * RECORD_GRAIN;
+        const char *s = km_heap_lo + i * record_grain;
         size_t n = r & RECORD_SIZE_MAX;
         if (s + n > p) {
             *start = s;
@@ -116,12 +125,13 @@ static int owner_of(const char *p, const char **start, size_t *size, int *cpu)
     return 0;
 }
 
-/* Sets (claim) or clears the shadow bits of [p, p + size); returns the
- * first byte that was already set (claim) or already clear (release), or
- * NULL. */
+/* Sets (claim) or clears the shadow bits of the grains [p, p + size)
+ * touches; returns the start of the first grain that was already set
+ * (claim) or already clear (release), or NULL. */
 static const char *shadow_mark(const char *p, size_t size, int claim)
 {
-    size_t from = (size_t)(p - km_heap_lo), to = from + size;
+    size_t from = (size_t)(p - km_heap_lo) / km_grain;
+    size_t to = ((size_t)(p - km_heap_lo) + size + km_grain - 1) / km_grain;
     const char *first_bad = NULL;
     while (from < to) {
         size_t word = from / 64, bit = from % 64;
@@ -131,7 +141,7 @@ static const char *shadow_mark(const char *p, size_t size, int claim)
                                   : atomic_fetch_and(&shadow[word], ~mask);
         unsigned long bad = claim ? old & mask : ~old & mask;
         if (bad != 0 && first_bad == NULL)
-            first_bad = km_heap_lo + word * 64 + (size_t)__builtin_ctzl(bad);
+            first_bad = km_heap_lo + (word * 64 + (size_t)__builtin_ctzl(bad)) * km_grain;
         from += n;
     }
     return first_bad;
@@ -142,13 +152,13 @@ static const char *shadow_mark(const char *p, size_t size, int claim)
 static void record_set(const char *p, size_t size, int cpu)
 {
     uint32_t n = size > RECORD_SIZE_MAX ? RECORD_SIZE_MAX : (uint32_t)size;
-    atomic_store_explicit(&records[(size_t)(p - km_heap_lo) / RECORD_GRAIN],
+    atomic_store_explicit(&records[(size_t)(p - km_heap_lo) / record_grain],
                           n | (uint32_t)(cpu + 1) << RECORD_SIZE_BITS, memory_order_relaxed);
 }
 
 static void record_clear(const char *p)
 {
-    atomic_store_explicit(&records[(size_t)(p - km_heap_lo) / RECORD_GRAIN], 0,
+    atomic_store_explicit(&records[(size_t)(p - km_heap_lo) / record_grain], 0,
                           memory_order_relaxed);
 }
 
@@ -270,7 +280,7 @@ static void crash_report(int sig, siginfo_t *info, void *context)
     char call[80], at[48], fault[48];
     switch (doing) {
     case DOING_INIT:
-        tl_snprintf(call, sizeof call, "in pmm->init()");
+        tl_snprintf(call, sizeof call, "in %s->init()", km_under_test->name);
         break;
     case DOING_KALLOC:
         tl_snprintf(call, sizeof call, "in kalloc(%zu)", (size_t)doing_arg);
@@ -351,6 +361,12 @@ size_t km_draw_size(enum km_kind kind, tl_rng *r)
         return 128;
     case KM_LARGE:
         return (size_t)tl_range(r, TL_MIB, 3 * TL_MIB);
+    case KM_PAGE_MODULE:
+        if (x < 700)
+            return 4096;
+        if (x < 990)
+            return (size_t)tl_range(r, 4097, 64 * TL_KIB);
+        return (size_t)tl_range(r, 64 * TL_KIB + 1, TL_MIB);
     }
     return 1;
 }
@@ -358,7 +374,7 @@ size_t km_draw_size(enum km_kind kind, tl_rng *r)
 const char *km_kind_name(enum km_kind kind)
 {
     static const char *names[] = {"small", "pages", "mix", "4 KiB pages", "128-byte blocks",
-                                  "1-3 MiB blocks"};
+                                  "1-3 MiB blocks", "page-module"};
     return names[kind];
 }
 
@@ -366,6 +382,7 @@ const char *km_kind_name(enum km_kind kind)
 
 struct km_cpu km_cpus[KM_MAX_CPUS];
 int km_ncpus = 1;
+unsigned km_mailbox_cap = KM_MAILBOX;
 tl_barrier km_barrier;
 
 void km_cpus_reset(uint64_t seed)
@@ -377,8 +394,8 @@ void km_cpus_reset(uint64_t seed)
         atomic_store(&cpu->live, 0);
         atomic_store(&cpu->box_lock.held, 0);
         cpu->boxed = 0;
-        cpu->calls = 0;
-        cpu->filled_bytes = 0;
+        cpu->calls = cpu->nulls_small = cpu->nulls_large = 0;
+        cpu->filled_bytes = cpu->filled_requested = 0;
     }
 }
 
@@ -404,7 +421,7 @@ void km_run_cpus(int (*phase)(struct km_cpu *))
 
 void km_free_block(struct km_cpu *self, tl_block *b)
 {
-    atomic_fetch_sub(&km_cpus[b->seed >> 56].live, (long)km_pow2_at_least(b->size));
+    atomic_fetch_sub(&km_cpus[b->seed >> 56].live, (long)km_block_bytes(b->size));
     km_block_give(b, "kfree");
     self->calls++;
 }
@@ -426,7 +443,7 @@ void km_hand_over(struct km_cpu *self, tl_block *b)
     int to_id = (self->id + 1 + (int)tl_range(&self->rng, 0, (uint64_t)km_ncpus - 2)) % km_ncpus;
     struct km_cpu *to = &km_cpus[to_id];
     tl_spin_lock(&to->box_lock);
-    int placed = to->boxed < KM_MAILBOX;
+    int placed = to->boxed < km_mailbox_cap;
     if (placed)
         to->box[to->boxed++] = *b;
     tl_spin_unlock(&to->box_lock);
@@ -436,34 +453,66 @@ void km_hand_over(struct km_cpu *self, tl_block *b)
         km_free_block(self, b);
 }
 
+/* ---- phases over slots ------------------------------------------------- */
+
+tl_block *km_slots_start(unsigned long n)
+{
+    tl_block *slots = tl_mmap(n * sizeof *slots);
+    if (slots == NULL)
+        tl_die("cannot map the slots");
+    tl_barrier_wait(&km_barrier);
+    return slots;
+}
+
+tl_block *km_random_slot(struct km_cpu *cpu, tl_block *slots, unsigned long n, unsigned long step)
+{
+    if (step % 32 == 0)
+        km_drain_box(cpu);
+    return &slots[tl_range(&cpu->rng, 0, n - 1)];
+}
+
+void km_release(struct km_cpu *cpu, tl_block *b, uint64_t remote_one_in)
+{
+    if (km_ncpus > 1 && tl_range(&cpu->rng, 0, remote_one_in - 1) == 0)
+        km_hand_over(cpu, b);
+    else
+        km_free_block(cpu, b);
+}
+
+void km_slots_end(struct km_cpu *cpu, tl_block *slots, unsigned long n)
+{
+    for (unsigned long i = 0; i < n; i++)
+        if (slots[i].p != NULL)
+            km_free_block(cpu, &slots[i]);
+    tl_munmap(slots, n * sizeof *slots);
+    tl_barrier_wait(&km_barrier);
+    km_drain_box(cpu);
+}
+
 /* ---- the random workload ------------------------------------------------ */
 
 struct km_random km_random_params;
 
+static int past_deadline(const struct km_random *rp)
+{
+    return rp->deadline > 0 && tl_now() > rp->deadline;
+}
+
 int km_random_phase(struct km_cpu *cpu)
 {
     const struct km_random *rp = &km_random_params;
-    tl_block *slots = tl_mmap(rp->slots * sizeof *slots);
-    if (slots == NULL)
-        tl_die("cannot map the slots");
+    tl_block *slots = km_slots_start(rp->slots);
     uint64_t serial = 0;
-    tl_barrier_wait(&km_barrier);
     for (unsigned long step = 0; step < rp->steps; step++) {
-        if (step % 32 == 0) {
-            km_drain_box(cpu);
-            if (km_failed() || (rp->deadline > 0 && tl_now() > rp->deadline))
-                break;
-        }
-        tl_block *b = &slots[tl_range(&cpu->rng, 0, rp->slots - 1)];
+        if (step % 32 == 0 && (km_failed() || past_deadline(rp)))
+            break;
+        tl_block *b = km_random_slot(cpu, slots, rp->slots, step);
         if (b->p != NULL) {
-            if (km_ncpus > 1 && tl_range(&cpu->rng, 0, rp->remote_one_in - 1) == 0)
-                km_hand_over(cpu, b);
-            else
-                km_free_block(cpu, b);
+            km_release(cpu, b, rp->remote_one_in);
             continue;
         }
         size_t size = km_draw_size(rp->kind, &cpu->rng);
-        long bytes = (long)km_pow2_at_least(size);
+        long bytes = (long)km_block_bytes(size);
         /* Relaxed: other CPUs lower `live` as they free this CPU's blocks;
          * a stale value only moves the share by a block or two. */
         if (atomic_load_explicit(&cpu->live, memory_order_relaxed) + bytes > rp->live_share)
@@ -471,29 +520,34 @@ int km_random_phase(struct km_cpu *cpu)
         atomic_fetch_add(&cpu->live, bytes);
         *b = (tl_block){km_kalloc(size), size, km_seed(cpu->id, serial++)};
         cpu->calls++;
-        if (b->p == NULL || !km_block_taken(b, km_kind_name(rp->kind))) {
-            atomic_fetch_sub(&cpu->live, bytes);
-            if (b->p == NULL && rp->strict && size <= TL_PAGE) {
-                long live = 0;
-                for (int i = 0; i < km_ncpus; i++)
-                    live += atomic_load_explicit(&km_cpus[i].live, memory_order_relaxed);
-                tl_fail("%s: CPU %d: kalloc(%zu) returned NULL with about %ld KiB (%.0f%%) of "
-                        "the %zu MiB heap in live blocks", km_kind_name(rp->kind), cpu->id, size,
-                        live / 1024, 100.0 * (double)live / (double)km_heap_bytes(),
-                        km_heap_bytes() / TL_MIB);
-            }
+        if (b->p != NULL && km_block_taken(b, km_kind_name(rp->kind)))
+            continue;
+        atomic_fetch_sub(&cpu->live, bytes);
+        if (b->p != NULL)
+            continue;
+        if (size > TL_PAGE) {
+            cpu->nulls_large++;
+            continue;
+        }
+        cpu->nulls_small++;
+        if (rp->strict) {
+            long live = 0;
+            for (int i = 0; i < km_ncpus; i++)
+                live += atomic_load_explicit(&km_cpus[i].live, memory_order_relaxed);
+            tl_fail("%s: CPU %d: kalloc(%zu) returned NULL with about %ld KiB (%.0f%%) of "
+                    "the %zu MiB heap in live blocks", km_kind_name(rp->kind), cpu->id, size,
+                    live / 1024, 100.0 * (double)live / (double)km_heap_bytes(),
+                    km_heap_bytes() / TL_MIB);
         }
     }
     /* A CPU cut short by the deadline (a throughput run of a slow
      * allocator) leaves its blocks: the process ends without them. It
      * still meets the others, which may have finished their steps. */
-    int cut_short = rp->deadline > 0 && tl_now() > rp->deadline;
-    for (unsigned long i = 0; i < rp->slots && !cut_short; i++)
-        if (slots[i].p != NULL)
-            km_free_block(cpu, &slots[i]);
-    tl_munmap(slots, rp->slots * sizeof *slots);
-    tl_barrier_wait(&km_barrier);
-    if (!cut_short)
-        km_drain_box(cpu);
+    if (past_deadline(rp)) {
+        tl_munmap(slots, rp->slots * sizeof *slots);
+        tl_barrier_wait(&km_barrier);
+        return 0;
+    }
+    km_slots_end(cpu, slots, rp->slots);
     return 0;
 }

@@ -10,15 +10,17 @@
  * Every block the allocator returns is checked (km_block_taken): inside the
  * heap, aligned to the smallest power of two >= its size (at least 2, as
  * the lab says), overlapping no
- * live block (a shadow bitmap, one bit per heap byte, claimed and released
- * with atomics) and tagged (testlib); the tag is verified before the block
- * is freed (km_block_give). A failure names the blocks involved by heap
- * offset, size and CPU: the start of every live block is recorded (a 32-bit
- * record per 8 bytes of heap), so an overlap or a corrupted byte is traced
- * to the live block it lies in.
+ * live block (a shadow bitmap, one bit per km_grain bytes of heap, claimed
+ * and released with atomics) and tagged (testlib); the tag is verified
+ * before the block is freed (km_block_give). A failure names the blocks
+ * involved by heap offset, size and CPU: the start of every live block is
+ * recorded (a 32-bit record per km_grain bytes of heap, at least 8), so an
+ * overlap or a corrupted byte is traced to the live block it lies in.
  *
- * The ideas are those of tests/kernel/sim.c, which predates this file and
- * still has its own copy of the heap, shadow, CPU and mailbox code.
+ * Two programs run on it: kalloc-check's driver (kalloc_driver.c, a
+ * student's pmm, km_grain 1) and tests/kernel/sim.c (mymalloc's kalloc,
+ * whose blocks are at least 16 bytes: km_grain 16, which keeps the shadow
+ * of its 4 GiB heap at 32 MiB).
  */
 #ifndef KALLOC_MACHINE_H
 #define KALLOC_MACHINE_H
@@ -43,6 +45,12 @@ extern const struct km_allocator *km_under_test;
 
 extern char *km_heap_lo, *km_heap_hi;
 
+/* The allocator's smallest block, a power of two (1 unless set before
+ * km_heap_create): the shadow's and the records' unit, and the least a
+ * block counts in live bytes. Blocks of the allocator never share a grain,
+ * else two live ones would be reported overlapping. */
+extern size_t km_grain;
+
 /* Maps a heap of `bytes` starting `start_offset` bytes past a 4 MiB
  * boundary, between guard regions; `checked` adds the shadow and the block
  * records (off for throughput runs). Then installs the crash report. */
@@ -53,6 +61,9 @@ size_t km_heap_bytes(void);
 const char *km_where(char *buf, const void *p);
 
 size_t km_pow2_at_least(size_t size);
+/* The bytes a request of `size` takes: its power-of-two block, at least
+ * km_grain. */
+size_t km_block_bytes(size_t size);
 
 /* ---- calls and blocks --------------------------------------------------- */
 
@@ -81,7 +92,9 @@ static inline int km_failed(void)
 
 /* ---- sizes ------------------------------------------------------------- */
 
-enum km_kind { KM_SMALL, KM_PAGES, KM_MIX, KM_PAGE4K, KM_B128, KM_LARGE };
+/* KM_PAGE_MODULE: the page-sized module of a kernel (70% pages, 29% 4 KiB
+ * to 64 KiB, 1% to 1 MiB). */
+enum km_kind { KM_SMALL, KM_PAGES, KM_MIX, KM_PAGE4K, KM_B128, KM_LARGE, KM_PAGE_MODULE };
 size_t km_draw_size(enum km_kind kind, tl_rng *r);
 const char *km_kind_name(enum km_kind kind);
 
@@ -93,7 +106,10 @@ struct km_cpu {
     int (*phase)(struct km_cpu *);
     tl_rng rng;
     unsigned long calls;
-    size_t filled_bytes; /* fills: block bytes (powers of two) taken */
+    unsigned long nulls_small, nulls_large; /* random phase: NULLs for a page
+                                               or less, for more */
+    size_t filled_bytes;     /* fills: block bytes taken */
+    size_t filled_requested; /* fills: bytes requested */
 
     /* Written by other CPUs too, each on a line of its own. */
     _Alignas(TL_CACHELINE) atomic_long live; /* block bytes this CPU
@@ -106,6 +122,10 @@ struct km_cpu {
 
 extern struct km_cpu km_cpus[KM_MAX_CPUS];
 extern int km_ncpus;
+/* Blocks a mailbox takes (at most KM_MAILBOX) before a hand-over frees the
+ * block at once: few under memory pressure, so that CPUs the host
+ * deschedules hold little. */
+extern unsigned km_mailbox_cap;
 extern tl_barrier km_barrier; /* all CPUs of the running phase */
 
 void km_cpus_reset(uint64_t seed);
@@ -126,13 +146,25 @@ void km_hand_over(struct km_cpu *self, tl_block *b);
 /* Frees what other CPUs handed this one. */
 void km_drain_box(struct km_cpu *self);
 
+/* A phase over `n` slots of blocks on each CPU: km_slots_start maps them
+ * (all empty) once every CPU is ready; km_random_slot picks one at step
+ * `step`, draining the CPU's mailbox every 32 steps; km_release frees a
+ * slot's block here or, one time in `remote_one_in` (with several CPUs),
+ * hands it to another CPU; km_slots_end frees every block left, unmaps the
+ * slots and, once every CPU is through, drains the mailbox. */
+tl_block *km_slots_start(unsigned long n);
+tl_block *km_random_slot(struct km_cpu *cpu, tl_block *slots, unsigned long n, unsigned long step);
+void km_release(struct km_cpu *cpu, tl_block *b, uint64_t remote_one_in);
+void km_slots_end(struct km_cpu *cpu, tl_block *slots, unsigned long n);
+
 /* ---- the random workload ------------------------------------------------ */
 
 /* Random kalloc/kfree over `slots` slots per CPU for `steps` steps: an
  * empty slot gets a block of `kind` unless the CPU's live bytes would pass
  * `live_share`; a full one is freed, one time in `remote_one_in` by another
  * CPU. A NULL for a request of a page or less fails when `strict` (every
- * CPU being under its share, little of the heap is live). At the end
+ * CPU being under its share, little of the heap is live); NULLs are counted
+ * in nulls_small and nulls_large. At the end
  * everything is freed, unless the CPU stopped at `deadline` (tl_now(); 0:
  * none), a throughput run's limit: then its blocks are left. */
 struct km_random {

@@ -7,14 +7,15 @@
 #   $(TB)/kernel/sim-single  -DKALLOC_SINGLE_LOCK, for the throughput
 #                            comparison and its own correctness run
 #   $(TB)/kernel/sim-tsan    everything under ThreadSanitizer
-# with the test kit's testlib and provider, compiled again here with a
-# section per function so that the linker drops what would reference
-# mymalloc (tl_alloc, tl_free).
+# with the simulated machine it runs on, tests/checker/kalloc_machine.c
+# (shared with kalloc-check), and the test kit's testlib and provider,
+# compiled again here with a section per function so that the linker drops
+# what would reference mymalloc (tl_alloc, tl_free).
 -include src/kernel/kernel.mk
 
 TK := $(TB)/kernel
 TK_KALLOC_CFLAGS := $(TESTS_M5_CFLAGS) -g
-TK_SIM_CFLAGS := $(TESTS_CFLAGS) -I$(KERNEL_DIR)
+TK_SIM_CFLAGS := $(TESTS_CFLAGS) -I$(KERNEL_DIR) -Itests/checker
 
 $(TK)/kalloc.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
 	$(TESTS_CC) $(TK_KALLOC_CFLAGS) -c $< -o $@
@@ -34,13 +35,17 @@ $(TK)/kalloc-buddy-tsan.o: $(KERNEL_C) $(KERNEL_H) | $(TK)/.dir
 	$(TESTS_CC) $(TK_KALLOC_CFLAGS) $(TESTS_TSAN) $(TESTS_ASSERT) -DKALLOC_BUDDY_ONLY -c $< -o $@
 	$(call tk_buddy_rename,$@)
 
-$(TK)/sim.o: tests/kernel/sim.c $(KERNEL_H) | $(TK)/.dir
+$(TK)/sim.o: tests/kernel/sim.c tests/checker/kalloc_machine.h $(KERNEL_H) | $(TK)/.dir
 	$(TESTS_CC) $(TK_SIM_CFLAGS) -MMD -MP -c $< -o $@
-$(TK)/sim-tsan.o: tests/kernel/sim.c $(KERNEL_H) | $(TK)/.dir
+$(TK)/sim-tsan.o: tests/kernel/sim.c tests/checker/kalloc_machine.h $(KERNEL_H) | $(TK)/.dir
 	$(TESTS_CC) $(TK_SIM_CFLAGS) $(TESTS_TSAN) -MMD -MP -c $< -o $@
 
-TK_KIT := $(TK)/testlib.o $(TK)/provider.o
-TK_KIT_TSAN := $(TK)/testlib-tsan.o $(TK)/provider-tsan.o
+TK_KIT := $(TK)/kalloc_machine.o $(TK)/testlib.o $(TK)/provider.o
+TK_KIT_TSAN := $(TK)/kalloc_machine-tsan.o $(TK)/testlib-tsan.o $(TK)/provider-tsan.o
+$(TK)/kalloc_machine.o: tests/checker/kalloc_machine.c tests/checker/kalloc_machine.h | $(TK)/.dir
+	$(TESTS_CC) $(TESTS_CFLAGS) -ffunction-sections -MMD -MP -c $< -o $@
+$(TK)/kalloc_machine-tsan.o: tests/checker/kalloc_machine.c tests/checker/kalloc_machine.h | $(TK)/.dir
+	$(TESTS_CC) $(TESTS_CFLAGS) $(TESTS_TSAN) -ffunction-sections -MMD -MP -c $< -o $@
 $(TK)/%.o: tests/%.c | $(TK)/.dir
 	$(TESTS_CC) $(TESTS_CFLAGS) -ffunction-sections -MMD -MP -c $< -o $@
 $(TK)/%-tsan.o: tests/%.c | $(TK)/.dir
