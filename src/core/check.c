@@ -151,8 +151,9 @@ static void verify_slab_blocks(mm_verifier *v, mm_span *span)
         mm_verify_fail(v, "slab has more remote frees than blocks out", span->base);
 }
 
-static void verify_bin_list(mm_verifier *v, mm_heap *heap, unsigned c, enum mm_list list,
-                            mm_span *head, bool walk_blocks, uint32_t *count, size_t *bytes)
+/* Returns the list's last slab (NULL if empty or broken). */
+static mm_span *verify_bin_list(mm_verifier *v, mm_heap *heap, unsigned c, enum mm_list list,
+                                mm_span *head, bool walk_blocks, uint32_t *count, size_t *bytes)
 {
     mm_span *prev = NULL;
     for (mm_span *span = head; span != NULL; prev = span, span = span->next) {
@@ -160,7 +161,7 @@ static void verify_bin_list(mm_verifier *v, mm_heap *heap, unsigned c, enum mm_l
             span->size_class != c ||
             atomic_load_explicit(&span->owner, memory_order_relaxed) != heap) {
             mm_verify_fail(v, "slab list link, list tag, kind, class or owner is wrong", span);
-            return;
+            return NULL;
         }
         bool is_current = list == MM_LIST_PARTIAL && prev == NULL;
         bool parked_word = (atomic_load_explicit(&span->thread_free, memory_order_relaxed) &
@@ -169,13 +170,14 @@ static void verify_bin_list(mm_verifier *v, mm_heap *heap, unsigned c, enum mm_l
             mm_verify_fail(v, "a slab that is not current is not parked", span->base);
         if (++*count > (1u << 24)) {
             mm_verify_fail(v, "slab list does not end", head);
-            return;
+            return NULL;
         }
         *bytes += span->bytes;
         verify_slab_pages(v, span);
         if (walk_blocks)
             verify_slab_blocks(v, span);
     }
+    return prev;
 }
 
 /* Under the heap's lists_lock; `is_user`: the caller uses the heap. */
@@ -185,7 +187,9 @@ static void verify_heap(mm_verifier *v, mm_heap *heap, bool is_user)
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
         mm_bin *bin = &heap->bins[c];
         uint32_t count = 0;
-        verify_bin_list(v, heap, c, MM_LIST_PARTIAL, bin->partial, is_user, &count, &slab_bytes);
+        if (verify_bin_list(v, heap, c, MM_LIST_PARTIAL, bin->partial, is_user, &count,
+                            &slab_bytes) != bin->partial_tail)
+            mm_verify_fail(v, "partial list's tail is not its last slab", heap);
         verify_bin_list(v, heap, c, MM_LIST_FULL, bin->full, is_user, &count, &slab_bytes);
         verify_bin_list(v, heap, c, MM_LIST_READY, bin->ready, is_user, &count, &slab_bytes);
         if (count != atomic_load_explicit(&bin->span_count, memory_order_relaxed))

@@ -60,45 +60,60 @@ static inline bool lists_locked(mm_heap *heap)
     return atomic_load_explicit(&heap->lists_lock.held, memory_order_relaxed) != 0;
 }
 
+/* The last slab of `list`, kept for the partial list only (NULL for the
+ * others). */
+static mm_span **list_tail(mm_heap *heap, unsigned c, enum mm_list list)
+{
+    return list == MM_LIST_PARTIAL ? &heap->bins[c].partial_tail : NULL;
+}
+
 static void list_remove(mm_heap *heap, mm_span *span)
 {
     MM_ASSERT(lists_locked(heap));
     MM_ASSERT(span->list == MM_LIST_PARTIAL || span->list == MM_LIST_FULL ||
               span->list == MM_LIST_READY);
     mm_span **head = list_head(heap, span->size_class, (enum mm_list)span->list);
+    mm_span **tail = list_tail(heap, span->size_class, (enum mm_list)span->list);
     MM_ASSERT(span->prev != NULL ? span->prev->next == span : *head == span);
-    MM_ASSERT(span->next == NULL || span->next->prev == span);
+    MM_ASSERT(span->next != NULL ? span->next->prev == span : tail == NULL || *tail == span);
     if (span->prev != NULL)
         span->prev->next = span->next;
     else
         *head = span->next;
     if (span->next != NULL)
         span->next->prev = span->prev;
+    else if (tail != NULL)
+        *tail = span->prev;
     span->next = span->prev = NULL;
     span->list = MM_LIST_NONE;
 }
 
-/* Insert at the head, or just behind it when `behind_head` and there is one. */
-static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, bool behind_head)
+/* Where list_add puts a slab. */
+enum list_end { LIST_HEAD, LIST_TAIL };
+
+/* Insert at the head, or at the tail (the partial list only). */
+static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, enum list_end end)
 {
     MM_ASSERT(lists_locked(heap) && span->list == MM_LIST_NONE);
     MM_ASSERT(atomic_load_explicit(&span->owner, memory_order_relaxed) == heap);
     mm_span **head = list_head(heap, span->size_class, list);
-    mm_span *after = behind_head ? *head : NULL;
+    mm_span **tail = list_tail(heap, span->size_class, list);
+    MM_ASSERT(end == LIST_HEAD || tail != NULL);
     span->list = (uint8_t)list;
-    if (after == NULL) {
-        span->prev = NULL;
-        span->next = *head;
-        if (*head != NULL)
-            (*head)->prev = span;
-        *head = span;
+    if (end == LIST_TAIL && *tail != NULL) {
+        span->prev = *tail;
+        span->next = NULL;
+        (*tail)->next = span;
+        *tail = span;
         return;
     }
-    span->prev = after;
-    span->next = after->next;
-    if (after->next != NULL)
-        after->next->prev = span;
-    after->next = span;
+    span->prev = NULL;
+    span->next = *head;
+    if (*head != NULL)
+        (*head)->prev = span;
+    else if (tail != NULL)
+        *tail = span;
+    *head = span;
 }
 
 /* Add a new or adopted slab to the lists (at the partial head: it becomes
@@ -111,7 +126,7 @@ static void bin_add_current(mm_heap *heap, mm_span *span, unsigned c)
     MM_ASSERT(span->kind == MM_SPAN_SLAB && span->size_class == c && !span->parked);
     MM_ASSERT(heap->current[c] == &mm_span_none && span->list == MM_LIST_NONE);
     atomic_store_explicit(&span->owner, heap, memory_order_release);
-    list_add(heap, span, MM_LIST_PARTIAL, false);
+    list_add(heap, span, MM_LIST_PARTIAL, LIST_HEAD);
     atomic_fetch_add_explicit(&heap->bins[c].span_count, 1, memory_order_relaxed);
     heap->slab_bytes += span->bytes;
     mm_cache_slabs_added(span->bytes);
@@ -139,7 +154,7 @@ static void bin_activate_next(mm_heap *heap, unsigned c)
     if (span == NULL && bin->ready != NULL) {
         span = bin->ready;
         list_remove(heap, span);
-        list_add(heap, span, MM_LIST_PARTIAL, false);
+        list_add(heap, span, MM_LIST_PARTIAL, LIST_HEAD);
     }
     if (span == NULL) {
         heap->current[c] = &mm_span_none;
@@ -174,7 +189,7 @@ void mm_heap_ready(mm_heap *heap, mm_span *span)
                                                  memory_order_relaxed);
         if ((old & MM_TF_FULL) && span->list == MM_LIST_FULL) {
             list_remove(heap, span);
-            list_add(heap, span, MM_LIST_READY, false);
+            list_add(heap, span, MM_LIST_READY, LIST_HEAD);
         }
     }
     mm_lock_release(&heap->lists_lock);
@@ -316,7 +331,7 @@ static bool slab_park_full(mm_heap *heap, mm_span *span, unsigned c)
     bool parked = mm_remote_park_full(span);
     if (parked) {
         list_remove(heap, span);
-        list_add(heap, span, MM_LIST_FULL, false);
+        list_add(heap, span, MM_LIST_FULL, LIST_HEAD);
         span->parked = MM_PARKED_FULL;
         bin_activate_next(heap, c);
     }
@@ -354,13 +369,14 @@ static void slab_parked_emptied(mm_heap *heap, mm_span *span)
 /* The owner freed a block into parked `span`, which it had parked full. */
 static void slab_parked_unfull(mm_heap *heap, mm_span *span)
 {
-    /* It has room again: behind the current slab, where the slow path finds
-     * it next (or current, if there is none). */
+    /* It has room again: at the tail of the partial list (or current, if
+     * there is none), so that the slabs that came back before it, which
+     * have had longer to gather free blocks, are made current first. */
     unsigned c = span->size_class;
     mm_lock_acquire(&heap->lists_lock);
     mm_remote_clear_full(span);
     list_remove(heap, span);
-    list_add(heap, span, MM_LIST_PARTIAL, true);
+    list_add(heap, span, MM_LIST_PARTIAL, LIST_TAIL);
     span->parked = MM_PARKED;
     if (heap->bins[c].partial == span)
         bin_activate_next(heap, c);
@@ -373,6 +389,21 @@ static void slab_parked_unfull(mm_heap *heap, mm_span *span)
         return;
     }
     if (mm_remote_owner_claim(span))
+        slab_parked_emptied(heap, span);
+}
+
+/* The rare turns of a free into parked `span`: the heap's statistics add up
+ * to be published, the slab was parked full, or every block out may be on
+ * the remote-free word. Out of line, so that mm_heap_free_parked needs no
+ * frame. The statistics come first: they do not touch the slab. */
+static __attribute__((noinline)) void parked_free_slow(mm_heap *heap, mm_span *span,
+                                                       bool publish)
+{
+    if (publish)
+        mm_stats_publish_counted(heap);
+    if (span->parked == MM_PARKED_FULL)
+        slab_parked_unfull(heap, span);
+    else if (mm_remote_owner_claim(span))
         slab_parked_emptied(heap, span);
 }
 
@@ -389,11 +420,9 @@ void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block)
     mm_block_set_free(block, span->local_free);
     span->local_free = block;
     span->used--;
-    mm_stats_parked_free(heap, span->size_class, span->block_size);
-    if (MM_UNLIKELY(span->parked == MM_PARKED_FULL))
-        slab_parked_unfull(heap, span);
-    else if (MM_UNLIKELY(mm_remote_owner_claim(span)))
-        slab_parked_emptied(heap, span);
+    bool publish = mm_stats_parked_free(heap, span->size_class, span->block_size);
+    if (MM_UNLIKELY(publish || span->parked == MM_PARKED_FULL || !mm_remote_owner_publish(span)))
+        parked_free_slow(heap, span, publish);
 }
 
 void mm_heap_current_emptied(mm_heap *heap, mm_span *span)

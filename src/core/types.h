@@ -158,10 +158,13 @@ typedef struct mm_span {
 
 /* The slabs of one size class that a heap owns. `partial` heads the list of
  * slabs that may have blocks; its head is the current slab
- * (heap->current[c]), the rest are parked. `full` lists parked slabs found
- * exhausted, `ready` those that a remote free found on `full`. */
+ * (heap->current[c]), the rest are parked, in the order they came back
+ * from `full` (a queue: `partial_tail` is its last slab). `full` lists
+ * parked slabs found exhausted, `ready` those that a remote free found on
+ * `full`. */
 typedef struct mm_bin {
     mm_span *partial;
+    mm_span *partial_tail;
     mm_span *full;
     mm_span *ready;
     _Atomic uint32_t span_count; /* slabs on the three lists; changed under
