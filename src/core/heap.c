@@ -22,6 +22,7 @@
 #include "core/heap.h"
 #include "core/cache.h"
 #include "core/identity.h"
+#include "core/pagemap.h"
 #include "platform/lock.h"
 #include "core/remote.h"
 #include "core/retain.h"
@@ -34,6 +35,7 @@ const char mm_free_mark_anchor;
 
 void mm_heap_init(mm_heap *heap)
 {
+    heap->leaf_hint = (mm_pagemap_hint){.key = MM_PAGEMAP_HINT_EMPTY, .leaf = NULL};
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
         heap->current[c] = &mm_span_none;
         heap->bins[c] = (mm_bin){0};
@@ -384,7 +386,7 @@ static void slab_parked_unfull(mm_heap *heap, mm_span *span)
     if (!span->parked) {
         /* It became current (there was none): the rules of an empty current
          * slab apply. */
-        if (span->used == 0 && span->bytes > mm_slab_keep_empty_bytes())
+        if (span->used == 0 && span->retire_empty)
             slab_retire_current(heap, span);
         return;
     }

@@ -14,7 +14,6 @@
 #ifndef MM_HEAP_H
 #define MM_HEAP_H
 
-#include "core/retain.h"
 #include "core/types.h"
 #include "platform/platform.h"
 
@@ -96,7 +95,7 @@ static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *bl
          * see heap.c. */
         mm_block_set_free(block, span->free);
         span->free = block;
-        if (MM_UNLIKELY(--span->used == 0) && span->bytes > mm_slab_keep_empty_bytes())
+        if (MM_UNLIKELY(--span->used == 0) && span->retire_empty)
             mm_heap_current_emptied(heap, span);
         return;
     }

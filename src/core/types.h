@@ -125,6 +125,9 @@ typedef struct mm_span {
     uint8_t parked;         /* not the owner's current slab (owner-only) */
     uint8_t list;           /* enum mm_list: which list holds the slab;
                                guarded by the lock of that list */
+    uint8_t retire_empty;   /* larger than mm_slab_keep_empty_bytes(): leaves
+                               its heap when its last block comes back while
+                               it is current (set by mm_slab_format) */
     /* List links: a heap's bin (owner), the abandoned pool, the large cache
      * or an empty cache, whichever the span is on. */
     struct mm_span *next;
@@ -171,6 +174,16 @@ typedef struct mm_bin {
                                     lists_lock, read without it */
 } mm_bin;
 
+/* A thread's remembered page-map leaf (pagemap.h; TLS identity: in its
+ * heap): the leaf of the last address its frees looked up beyond it (its
+ * first entry), and that address's bits above the leaf's (`key`). Leaves
+ * are never freed or moved, so a leaf once found stays right for its key;
+ * the hint is its thread's alone, read and written without atomics. */
+typedef struct mm_pagemap_hint {
+    uintptr_t key;
+    _Atomic(void *) *leaf;
+} mm_pagemap_hint;
+
 /* The recent peak of a quantity of memory, by windows of MM_RETAIN_MS on
  * the platform's clock (retain.h): the most seen in this window and in the
  * one before, and when this one ends. Guarded by its owner's lock, except
@@ -186,6 +199,9 @@ typedef struct mm_heap {
     /* Fast path: the slab each class allocates from, or mm_span_none.
      * Written by the heap's user only. */
     mm_span *current[MM_CLASS_COUNT];
+    /* The free path's page-map leaf (TLS identity), written by the heap's
+     * user only. */
+    mm_pagemap_hint leaf_hint;
 
     /* Guards the bins' lists, span_count, span->list of slabs on them,
      * slab_bytes and the empty cache. */
