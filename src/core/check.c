@@ -190,6 +190,11 @@ static void verify_heap(mm_verifier *v, mm_heap *heap, bool is_user)
         if (verify_bin_list(v, heap, c, MM_LIST_PARTIAL, bin->partial, is_user, &count,
                             &slab_bytes) != bin->partial_tail)
             mm_verify_fail(v, "partial list's tail is not its last slab", heap);
+        mm_span *kept = bin->kept_empty;
+        if (kept != NULL && (kept->list != MM_LIST_PARTIAL || kept == bin->partial ||
+                             (is_user && kept->used != 0)))
+            mm_verify_fail(v, "a kept empty slab is not a parked, empty slab of the partial list",
+                           heap);
         verify_bin_list(v, heap, c, MM_LIST_FULL, bin->full, is_user, &count, &slab_bytes);
         verify_bin_list(v, heap, c, MM_LIST_READY, bin->ready, is_user, &count, &slab_bytes);
         if (count != atomic_load_explicit(&bin->span_count, memory_order_relaxed))

@@ -143,17 +143,27 @@ static void bin_forget(mm_heap *heap, mm_span *span)
                                    memory_order_relaxed) > 0);
     heap->slab_bytes -= span->bytes;
     mm_cache_slabs_removed(span->bytes);
+    if (heap->bins[span->size_class].kept_empty == span)
+        heap->bins[span->size_class].kept_empty = NULL;
     list_remove(heap, span);
     atomic_fetch_sub_explicit(&heap->bins[span->size_class].span_count, 1, memory_order_relaxed);
 }
 
 /* Make the head of `partial` (else the first `ready` slab) current,
- * unparking it. */
+ * unparking it. The kept empty slab comes after every other: moved to the
+ * tail when it would be the head, and passed over for a `ready` slab (which
+ * would otherwise wait, holding its remote frees, while the kept slab
+ * cycles). */
 static void bin_activate_next(mm_heap *heap, unsigned c)
 {
     mm_bin *bin = &heap->bins[c];
     mm_span *span = bin->partial;
-    if (span == NULL && bin->ready != NULL) {
+    if (span != NULL && span == bin->kept_empty && span->next != NULL) {
+        list_remove(heap, span);
+        list_add(heap, span, MM_LIST_PARTIAL, LIST_TAIL);
+        span = bin->partial;
+    }
+    if ((span == NULL || span == bin->kept_empty) && bin->ready != NULL) {
         span = bin->ready;
         list_remove(heap, span);
         list_add(heap, span, MM_LIST_PARTIAL, LIST_HEAD);
@@ -166,6 +176,8 @@ static void bin_activate_next(mm_heap *heap, unsigned c)
         mm_remote_unpark(span);
         span->parked = 0;
     }
+    if (bin->kept_empty == span)
+        bin->kept_empty = NULL;
     heap->current[c] = span;
     MM_ASSERT(span == bin->partial && span->list == MM_LIST_PARTIAL);
 }
@@ -357,14 +369,33 @@ static void slab_retire_current(mm_heap *heap, mm_span *span)
 }
 
 /* The owner took back parked `span`, whose last block it freed
- * (mm_remote_owner_claim): the slab is empty and the owner's alone; to the
- * empty cache. */
-static void slab_parked_emptied(mm_heap *heap, mm_span *span)
+ * (mm_remote_owner_claim): the slab is empty and the owner's alone. With
+ * retention, a slab of a few blocks (at most MM_KEEP_EMPTY_MAX_BLOCKS: a
+ * class of large blocks, whose slabs fill and empty again and again) stays
+ * where it is, parked on the partial list (its word PARKED again), so that
+ * the class takes it back as a current slab without a trip through the
+ * cache and a new format; a class keeps one at a time. Others go to the
+ * empty cache (slabs of many blocks empty rarely: the trip is paid for). */
+#define MM_KEEP_EMPTY_MAX_BLOCKS 8
+static void slab_parked_emptied(mm_heap *heap, mm_span *span, uint64_t taken)
 {
-    span->parked = 0;
+    mm_bin *bin = &heap->bins[span->size_class];
     mm_lock_acquire(&heap->lists_lock);
-    bin_forget(heap, span);
-    mm_cache_put(heap, span);
+    if (bin->kept_empty == NULL && span->capacity <= MM_KEEP_EMPTY_MAX_BLOCKS &&
+        mm_retention_enabled()) {
+        /* The blocks the claim took off the word go on `free`, which a
+         * parked slab leaves empty (park_full requires it). */
+        MM_ASSERT(span->list == MM_LIST_PARTIAL && span->parked == MM_PARKED &&
+                  span->free == NULL && span->used == mm_tf_count(taken));
+        span->free = mm_tf_list(taken);
+        span->used = 0;
+        mm_remote_repark_empty(span);
+        bin->kept_empty = span;
+    } else {
+        span->parked = 0;
+        bin_forget(heap, span);
+        mm_cache_put(heap, span);
+    }
     mm_lock_release(&heap->lists_lock);
 }
 
@@ -390,8 +421,9 @@ static void slab_parked_unfull(mm_heap *heap, mm_span *span)
             slab_retire_current(heap, span);
         return;
     }
-    if (mm_remote_owner_claim(span))
-        slab_parked_emptied(heap, span);
+    uint64_t taken;
+    if (mm_remote_owner_claim(span, &taken))
+        slab_parked_emptied(heap, span, taken);
 }
 
 /* The rare turns of a free into parked `span`: the heap's statistics add up
@@ -401,12 +433,13 @@ static void slab_parked_unfull(mm_heap *heap, mm_span *span)
 static __attribute__((noinline)) void parked_free_slow(mm_heap *heap, mm_span *span,
                                                        bool publish)
 {
+    uint64_t taken;
     if (publish)
         mm_stats_publish_counted(heap);
     if (span->parked == MM_PARKED_FULL)
         slab_parked_unfull(heap, span);
-    else if (mm_remote_owner_claim(span))
-        slab_parked_emptied(heap, span);
+    else if (mm_remote_owner_claim(span, &taken))
+        slab_parked_emptied(heap, span, taken);
 }
 
 /* Until used is published the slab cannot be claimed (published_used still
@@ -446,7 +479,8 @@ void mm_heap_reclaim(mm_heap *heap)
                 mm_span *next = span->next;
                 bool empty;
                 if (span->parked) {
-                    empty = mm_remote_owner_claim(span);
+                    uint64_t taken;
+                    empty = mm_remote_owner_claim(span, &taken);
                 } else {
                     slab_collect_all(span);
                     empty = span->used == 0;

@@ -168,6 +168,8 @@ typedef struct mm_span {
 typedef struct mm_bin {
     mm_span *partial;
     mm_span *partial_tail;
+    mm_span *kept_empty; /* a parked slab of `partial` that its owner emptied
+                            and kept rather than cached (retention), or NULL */
     mm_span *full;
     mm_span *ready;
     _Atomic uint32_t span_count; /* slabs on the three lists; changed under
