@@ -449,10 +449,10 @@ static __attribute__((noinline)) void parked_free_slow(mm_heap *heap, mm_span *s
  * it back), used is published for remote frees (remote.h); once published,
  * a remote free may claim and unmap the slab at any moment, and the owner
  * must not touch it again unless the claim was its own. */
-void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block)
+void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block, uintptr_t mark)
 {
     MM_ASSERT(span->parked && span->used > 0 && heap->current[span->size_class] != span);
-    mm_block_set_free(block, span->local_free);
+    mm_block_set_free_marked(block, span->local_free, mark);
     span->local_free = block;
     span->used--;
     bool publish = mm_stats_parked_free(heap, span->size_class, span->block_size);
