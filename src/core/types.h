@@ -176,14 +176,17 @@ typedef struct mm_bin {
                                     lists_lock, read without it */
 } mm_bin;
 
-/* A thread's remembered page-map leaf (pagemap.h; TLS identity: in its
+/* A thread's remembered page-map leaves (pagemap.h; TLS identity: in its
  * heap): the leaf of the last address its frees looked up beyond it (its
- * first entry), and that address's bits above the leaf's (`key`). Leaves
- * are never freed or moved, so a leaf once found stays right for its key;
- * the hint is its thread's alone, read and written without atomics. */
+ * first entry), and that address's bits above the leaf's (`key`); and the
+ * one remembered before it (`other_`), looked at before a full lookup.
+ * Leaves are never freed or moved, so a leaf once found stays right for its
+ * key; the hint is its thread's alone, read and written without atomics. */
 typedef struct mm_pagemap_hint {
     uintptr_t key;
     _Atomic(void *) *leaf;
+    uintptr_t other_key;
+    _Atomic(void *) *other_leaf;
 } mm_pagemap_hint;
 
 /* The recent peak of a quantity of memory, by windows of MM_RETAIN_MS on
