@@ -92,7 +92,7 @@ static void list_remove(mm_heap *heap, mm_span *span)
 }
 
 /* Where list_add puts a slab. */
-enum list_end { LIST_HEAD, LIST_TAIL };
+enum list_end { LIST_HEAD, LIST_SECOND, LIST_TAIL };
 
 /* Insert at the head, or at the tail (the partial list only). */
 static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, enum list_end end)
@@ -103,6 +103,17 @@ static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, enum list_
     mm_span **tail = list_tail(heap, span->size_class, list);
     MM_ASSERT(end == LIST_HEAD || tail != NULL);
     span->list = (uint8_t)list;
+    if (end == LIST_SECOND && *head != NULL) {
+        mm_span *after = *head;
+        span->prev = after;
+        span->next = after->next;
+        if (after->next != NULL)
+            after->next->prev = span;
+        else
+            *tail = span;
+        after->next = span;
+        return;
+    }
     if (end == LIST_TAIL && *tail != NULL) {
         span->prev = *tail;
         span->next = NULL;
@@ -382,12 +393,14 @@ static void slab_parked_emptied(mm_heap *heap, mm_span *span, uint64_t taken)
 {
     mm_bin *bin = &heap->bins[span->size_class];
     mm_lock_acquire(&heap->lists_lock);
+    /* (A slab still parked full, on `full` or `ready`, emptied by remote
+     * frees but for less than a quarter, goes to the cache.) */
     if (bin->kept_empty == NULL && span->capacity <= MM_KEEP_EMPTY_MAX_BLOCKS &&
-        mm_retention_enabled()) {
+        span->list == MM_LIST_PARTIAL && mm_retention_enabled()) {
         /* The blocks the claim took off the word go on `free`, which a
          * parked slab leaves empty (park_full requires it). */
-        MM_ASSERT(span->list == MM_LIST_PARTIAL && span->parked == MM_PARKED &&
-                  span->free == NULL && span->used == mm_tf_count(taken));
+        MM_ASSERT(span->parked == MM_PARKED && span->free == NULL &&
+                  span->used == mm_tf_count(taken));
         span->free = mm_tf_list(taken);
         span->used = 0;
         mm_remote_repark_empty(span);
@@ -400,17 +413,20 @@ static void slab_parked_emptied(mm_heap *heap, mm_span *span, uint64_t taken)
     mm_lock_release(&heap->lists_lock);
 }
 
-/* The owner freed a block into parked `span`, which it had parked full. */
+/* The owner freed a block into parked `span`, which it had parked full,
+ * and a quarter of its blocks (at least span->unfull_free) are free again. */
 static void slab_parked_unfull(mm_heap *heap, mm_span *span)
 {
-    /* It has room again: at the tail of the partial list (or current, if
-     * there is none), so that the slabs that came back before it, which
-     * have had longer to gather free blocks, are made current first. */
+    /* It has room again: behind the current slab, where the slow path finds
+     * it next (or current, if there is none). It comes back only once a
+     * quarter of it is free (hysteresis): one free block would make it
+     * current for one malloc, and a slow path each. Its other free blocks
+     * wait on local_free meanwhile. */
     unsigned c = span->size_class;
     mm_lock_acquire(&heap->lists_lock);
     mm_remote_clear_full(span);
     list_remove(heap, span);
-    list_add(heap, span, MM_LIST_PARTIAL, LIST_TAIL);
+    list_add(heap, span, MM_LIST_PARTIAL, LIST_SECOND);
     span->parked = MM_PARKED;
     if (heap->bins[c].partial == span)
         bin_activate_next(heap, c);
@@ -437,7 +453,7 @@ static __attribute__((noinline)) void parked_free_slow(mm_heap *heap, mm_span *s
     uint64_t taken;
     if (publish)
         mm_stats_publish_counted(heap);
-    if (span->parked == MM_PARKED_FULL)
+    if (span->parked == MM_PARKED_FULL && span->capacity - span->used >= span->unfull_free)
         slab_parked_unfull(heap, span);
     else if (mm_remote_owner_claim(span, &taken))
         slab_parked_emptied(heap, span, taken);
@@ -446,8 +462,8 @@ static __attribute__((noinline)) void parked_free_slow(mm_heap *heap, mm_span *s
 /* Until used is published the slab cannot be claimed (published_used still
  * counts this block), so everything that touches it comes first: the block
  * is counted for the statistics (two adds) and, unless the slab was full
- * (it goes back on the partial list first) or is now empty (the owner takes
- * it back), used is published for remote frees (remote.h); once published,
+ * and is a quarter free (it goes back on the partial list first) or is now
+ * empty (the owner takes it back), used is published for remote frees (remote.h); once published,
  * a remote free may claim and unmap the slab at any moment, and the owner
  * must not touch it again unless the claim was its own. */
 void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block, uintptr_t mark)
@@ -457,7 +473,9 @@ void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block, uintptr_
     span->local_free = block;
     span->used--;
     bool publish = mm_stats_parked_free(heap, span->size_class, span->block_size);
-    if (MM_UNLIKELY(publish || span->parked == MM_PARKED_FULL || !mm_remote_owner_publish(span)))
+    if (MM_UNLIKELY(publish ||
+                    (span->parked == MM_PARKED_FULL && span->capacity - span->used >= span->unfull_free) ||
+                    !mm_remote_owner_publish(span)))
         parked_free_slow(heap, span, publish);
 }
 

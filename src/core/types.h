@@ -125,6 +125,9 @@ typedef struct mm_span {
     uint8_t parked;         /* not the owner's current slab (owner-only) */
     uint8_t list;           /* enum mm_list: which list holds the slab;
                                guarded by the lock of that list */
+    uint16_t unfull_free;   /* free blocks at which a slab parked full goes
+                               back to the partial list: a quarter of its
+                               blocks, at least 1 (set by mm_slab_format) */
     uint8_t retire_empty;   /* larger than mm_slab_keep_empty_bytes(): leaves
                                its heap when its last block comes back while
                                it is current (set by mm_slab_format) */
@@ -161,10 +164,9 @@ typedef struct mm_span {
 
 /* The slabs of one size class that a heap owns. `partial` heads the list of
  * slabs that may have blocks; its head is the current slab
- * (heap->current[c]), the rest are parked, in the order they came back
- * from `full` (a queue: `partial_tail` is its last slab). `full` lists
- * parked slabs found exhausted, `ready` those that a remote free found on
- * `full`. */
+ * (heap->current[c]), the rest are parked (`partial_tail` is the last).
+ * `full` lists parked slabs found exhausted (and not yet a quarter free
+ * again), `ready` those that a remote free found on `full`. */
 typedef struct mm_bin {
     mm_span *partial;
     mm_span *partial_tail;
