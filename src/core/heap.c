@@ -35,8 +35,8 @@ const char mm_free_mark_anchor;
 
 void mm_heap_init(mm_heap *heap)
 {
-    heap->leaf_hint = (mm_pagemap_hint){.key = MM_PAGEMAP_HINT_EMPTY,
-                                        .other_key = MM_PAGEMAP_HINT_EMPTY};
+    for (unsigned k = 0; k < MM_PAGEMAP_HINT_WAYS; k++)
+        heap->leaf_hint.way[k].key = MM_PAGEMAP_HINT_EMPTY;
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
         heap->current[c] = &mm_span_none;
         heap->bins[c] = (mm_bin){0};

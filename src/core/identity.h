@@ -14,8 +14,8 @@
  *   mm_heap_leave(heap)      done with it
  *   mm_free_lookup_quick(ptr, &span)
  *                            the span of a pointer being freed, if found
- *                            quickly (TLS: in the page-map leaf the
- *                            thread's frees last used; CPU: always)
+ *                            quickly (TLS: in a page-map leaf the
+ *                            thread's frees remember; CPU: always)
  *   mm_free_lookup(ptr)      else the same from the page map (TLS:
  *                            remembering the leaf)
  *   mm_heap_enter_owner(span, ptr, judge, &owner)

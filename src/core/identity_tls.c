@@ -25,8 +25,8 @@ _Thread_local mm_heap *mm_thread_heap __attribute__((tls_model("initial-exec")))
  * falls into the slow path, which attaches a heap, without a test of its
  * own. */
 mm_heap mm_heap_none = {.current = {[0 ... MM_CLASS_COUNT - 1] = &mm_span_none},
-                        .leaf_hint = {.key = MM_PAGEMAP_HINT_FROZEN,
-                                      .other_key = MM_PAGEMAP_HINT_FROZEN}};
+                        .leaf_hint = {.way = {[0 ... MM_PAGEMAP_HINT_WAYS - 1] = {
+                                                  .key = MM_PAGEMAP_HINT_FROZEN}}}};
 
 bool mm_heap_free_foreign(mm_span *span, mm_block *block)
 {

@@ -27,8 +27,8 @@ static inline void mm_heap_leave(mm_heap *heap)
     (void)heap;
 }
 
-/* The span of `ptr` for a free, through the page-map leaf this thread's
- * frees last used: false when `ptr` is not in its range (then
+/* The span of `ptr` for a free, through the page-map leaves this thread's
+ * frees remember: false when `ptr` is in none of them (then
  * mm_free_lookup, which remembers the leaf it finds; a thread without a
  * heap yet, on mm_heap_none, never remembers). */
 static inline bool mm_free_lookup_quick(const void *ptr, mm_span **span)

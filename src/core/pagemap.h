@@ -37,40 +37,40 @@ extern mm_pagemap_node mm_pagemap_root;
 #define MM_PAGEMAP_HINT_EMPTY (~(uintptr_t)0 - 1)
 #define MM_PAGEMAP_HINT_FROZEN (~(uintptr_t)0)
 
-/* Whether `p` lies in the 16 MiB of the leaf `hint` remembers: then its
- * span is mm_pagemap_hint_lookup's one load, instead of three dependent
- * loads and two tests. */
+/* The key of address `a` (its bits above the leaf's) and its way. */
+static inline uintptr_t mm_pagemap_hint_key(uintptr_t a)
+{
+    return a >> (MM_PAGE_SHIFT + MM_PAGEMAP_BITS);
+}
+
+/* Whether `p` lies in the 16 MiB of a leaf `hint` remembers: then its span
+ * is mm_pagemap_hint_lookup's one load, instead of three dependent loads
+ * and two tests. */
 static inline bool mm_pagemap_hint_covers(const mm_pagemap_hint *hint, const void *p)
 {
-    return (uintptr_t)p >> (MM_PAGE_SHIFT + MM_PAGEMAP_BITS) == hint->key;
+    uintptr_t key = mm_pagemap_hint_key((uintptr_t)p);
+    return hint->way[key % MM_PAGEMAP_HINT_WAYS].key == key;
 }
 
 static inline mm_span *mm_pagemap_hint_lookup(const mm_pagemap_hint *hint, const void *p)
 {
     MM_ASSERT(mm_pagemap_hint_covers(hint, p));
-    return atomic_load_explicit(&hint->leaf[((uintptr_t)p >> MM_PAGE_SHIFT) & MM_PAGEMAP_MASK],
-                                memory_order_relaxed);
+    uintptr_t a = (uintptr_t)p;
+    return atomic_load_explicit(
+        &hint->way[mm_pagemap_hint_key(a) % MM_PAGEMAP_HINT_WAYS].leaf[(a >> MM_PAGE_SHIFT) & MM_PAGEMAP_MASK],
+        memory_order_relaxed);
 }
 
-/* The span of `p`; the leaf it is found in goes to `hint` when `hint` is
- * not NULL (a constant at each call, so the plain lookup pays nothing for
- * it) and not frozen. An address at or above 2^48 is looked up as its low
- * 48 bits (and not remembered): it may find the span of the region 2^48
- * below it, but every caller checks the pointer against the span it found
- * (a slab's block grid and bump pointer, a large block's start), which an
- * address 2^48 away never passes. */
+/* The span of `p`; the leaf it is found in goes to its way of `hint` when
+ * `hint` is not NULL (a constant at each call, so the plain lookup pays
+ * nothing for it) and not frozen. An address at or above 2^48 is looked up
+ * as its low 48 bits (and not remembered): it may find the span of the
+ * region 2^48 below it, but every caller checks the pointer against the
+ * span it found (a slab's block grid and bump pointer, a large block's
+ * start), which an address 2^48 away never passes. */
 static inline mm_span *mm_pagemap_lookup_remember(mm_pagemap_hint *hint, const void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    if (hint != NULL && a >> (MM_PAGE_SHIFT + MM_PAGEMAP_BITS) == hint->other_key) {
-        /* The leaf remembered before the last: the two change places. */
-        _Atomic(void *) *other_leaf = hint->other_leaf;
-        hint->other_key = hint->key;
-        hint->other_leaf = hint->leaf;
-        hint->key = a >> (MM_PAGE_SHIFT + MM_PAGEMAP_BITS);
-        hint->leaf = other_leaf;
-        return mm_pagemap_hint_lookup(hint, p);
-    }
     mm_pagemap_node *mid = atomic_load_explicit(
         &mm_pagemap_root[(a >> (MM_PAGE_SHIFT + 2 * MM_PAGEMAP_BITS)) & MM_PAGEMAP_MASK],
         memory_order_acquire);
@@ -81,11 +81,12 @@ static inline mm_span *mm_pagemap_lookup_remember(mm_pagemap_hint *hint, const v
         memory_order_acquire);
     if (MM_UNLIKELY(leaf == NULL))
         return NULL;
-    if (hint != NULL && hint->key != MM_PAGEMAP_HINT_FROZEN && (a >> MM_ADDRESS_BITS) == 0) {
-        hint->other_key = hint->key;
-        hint->other_leaf = hint->leaf;
-        hint->key = a >> (MM_PAGE_SHIFT + MM_PAGEMAP_BITS);
-        hint->leaf = *leaf;
+    if (hint != NULL && (a >> MM_ADDRESS_BITS) == 0) {
+        uintptr_t key = mm_pagemap_hint_key(a);
+        if (hint->way[key % MM_PAGEMAP_HINT_WAYS].key != MM_PAGEMAP_HINT_FROZEN) {
+            hint->way[key % MM_PAGEMAP_HINT_WAYS].key = key;
+            hint->way[key % MM_PAGEMAP_HINT_WAYS].leaf = *leaf;
+        }
     }
     return atomic_load_explicit(&(*leaf)[(a >> MM_PAGE_SHIFT) & MM_PAGEMAP_MASK],
                                 memory_order_relaxed);

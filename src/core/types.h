@@ -179,16 +179,17 @@ typedef struct mm_bin {
 } mm_bin;
 
 /* A thread's remembered page-map leaves (pagemap.h; TLS identity: in its
- * heap): the leaf of the last address its frees looked up beyond it (its
- * first entry), and that address's bits above the leaf's (`key`); and the
- * one remembered before it (`other_`), looked at before a full lookup.
- * Leaves are never freed or moved, so a leaf once found stays right for its
- * key; the hint is its thread's alone, read and written without atomics. */
+ * heap), direct-mapped: way k holds the leaf (its first entry) of the last
+ * address its frees looked up whose bits above the leaf's (`key`) are k
+ * modulo MM_PAGEMAP_HINT_WAYS. Leaves are never freed or moved, so a leaf
+ * once found stays right for its key; the hint is its thread's alone, read
+ * and written without atomics. */
+#define MM_PAGEMAP_HINT_WAYS 4
 typedef struct mm_pagemap_hint {
-    uintptr_t key;
-    _Atomic(void *) *leaf;
-    uintptr_t other_key;
-    _Atomic(void *) *other_leaf;
+    struct {
+        uintptr_t key;
+        _Atomic(void *) *leaf;
+    } way[MM_PAGEMAP_HINT_WAYS];
 } mm_pagemap_hint;
 
 /* The recent peak of a quantity of memory, by windows of MM_RETAIN_MS on
@@ -203,12 +204,13 @@ typedef struct mm_retention {
 } mm_retention;
 
 typedef struct mm_heap {
+    /* The free path's page-map leaves (TLS identity), written by the heap's
+     * user only: on the line of the first current slabs, away from
+     * lists_lock, which other threads write. */
+    mm_pagemap_hint leaf_hint;
     /* Fast path: the slab each class allocates from, or mm_span_none.
      * Written by the heap's user only. */
     mm_span *current[MM_CLASS_COUNT];
-    /* The free path's page-map leaf (TLS identity), written by the heap's
-     * user only. */
-    mm_pagemap_hint leaf_hint;
 
     /* Guards the bins' lists, span_count, span->list of slabs on them,
      * slab_bytes and the empty cache. */
