@@ -151,8 +151,9 @@ static void verify_slab_blocks(mm_verifier *v, mm_span *span)
         mm_verify_fail(v, "slab has more remote frees than blocks out", span->base);
 }
 
-static void verify_bin_list(mm_verifier *v, const mm_heap *heap, unsigned c, enum mm_list list,
-                            mm_span *head, bool walk_blocks, uint32_t *count, size_t *bytes)
+/* Returns the list's last slab (NULL if empty or broken). */
+static mm_span *verify_bin_list(mm_verifier *v, const mm_heap *heap, unsigned c, enum mm_list list,
+                                mm_span *head, bool walk_blocks, uint32_t *count, size_t *bytes)
 {
     mm_span *prev = NULL;
     for (mm_span *span = head; span != NULL; prev = span, span = span->next) {
@@ -160,7 +161,7 @@ static void verify_bin_list(mm_verifier *v, const mm_heap *heap, unsigned c, enu
             span->size_class != c ||
             atomic_load_explicit(&span->owner, memory_order_relaxed) != heap) {
             mm_verify_fail(v, "slab list link, list tag, kind, class or owner is wrong", span);
-            return;
+            return NULL;
         }
         bool is_current = list == MM_LIST_PARTIAL && prev == NULL;
         bool parked_word = (atomic_load_explicit(&span->thread_free, memory_order_relaxed) &
@@ -169,32 +170,44 @@ static void verify_bin_list(mm_verifier *v, const mm_heap *heap, unsigned c, enu
             mm_verify_fail(v, "a slab that is not current is not parked", span->base);
         if (++*count > (1u << 24)) {
             mm_verify_fail(v, "slab list does not end", head);
-            return;
+            return NULL;
         }
         *bytes += span->bytes;
         verify_slab_pages(v, span);
         if (walk_blocks)
             verify_slab_blocks(v, span);
     }
+    return prev;
 }
 
-/* Under the heap's lists_lock; `is_user`: the caller uses the heap. */
-static void verify_heap(mm_verifier *v, mm_heap *heap, bool is_user)
+/* Class c's lists of `heap` (under its lists_lock): each list's links and
+ * slabs, the partial list's tail, its kept empty slab, the bin's count,
+ * and (`is_user`) the current slab. */
+static void verify_bin(mm_verifier *v, const mm_heap *heap, unsigned c, bool is_user,
+                       size_t *slab_bytes)
 {
-    size_t slab_bytes = 0;
-    for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
-        mm_bin *bin = &heap->bins[c];
-        uint32_t count = 0;
-        verify_bin_list(v, heap, c, MM_LIST_PARTIAL, bin->partial, is_user, &count, &slab_bytes);
-        verify_bin_list(v, heap, c, MM_LIST_FULL, bin->full, is_user, &count, &slab_bytes);
-        verify_bin_list(v, heap, c, MM_LIST_READY, bin->ready, is_user, &count, &slab_bytes);
-        if (count != atomic_load_explicit(&bin->span_count, memory_order_relaxed))
-            mm_verify_fail(v, "bin slab count differs from its lists", heap);
-        if (is_user && heap->current[c] != (bin->partial != NULL ? bin->partial : &mm_span_none))
-            mm_verify_fail(v, "current slab is not the head of the partial list", heap);
-    }
-    if (slab_bytes != heap->slab_bytes)
-        mm_verify_fail(v, "heap slab bytes differ from its lists", heap);
+    const mm_bin *bin = &heap->bins[c];
+    uint32_t count = 0;
+    if (verify_bin_list(v, heap, c, MM_LIST_PARTIAL, bin->partial, is_user, &count, slab_bytes) !=
+        bin->partial_tail)
+        mm_verify_fail(v, "partial list's tail is not its last slab", heap);
+    const mm_span *kept = bin->kept_empty;
+    if (kept != NULL && (kept->list != MM_LIST_PARTIAL || kept == bin->partial ||
+                         (is_user && kept->used != 0)))
+        mm_verify_fail(v, "a kept empty slab is not a parked, empty slab of the partial list",
+                       heap);
+    verify_bin_list(v, heap, c, MM_LIST_FULL, bin->full, is_user, &count, slab_bytes);
+    verify_bin_list(v, heap, c, MM_LIST_READY, bin->ready, is_user, &count, slab_bytes);
+    if (count != atomic_load_explicit(&bin->span_count, memory_order_relaxed))
+        mm_verify_fail(v, "bin slab count differs from its lists", heap);
+    if (is_user && heap->current[c] != (bin->partial != NULL ? bin->partial : &mm_span_none))
+        mm_verify_fail(v, "current slab is not the head of the partial list", heap);
+}
+
+/* `heap`'s cache of empty slabs (under its lists_lock): mask, buckets,
+ * owner and bytes. */
+static void verify_empty_cache(mm_verifier *v, const mm_heap *heap)
+{
     size_t cached = 0;
     for (size_t p = 0; p <= MM_SLAB_MAX_PAGES; p++) {
         if ((heap->empty_cache[p] != NULL) != (heap->empty_cache_mask >> p & 1))
@@ -209,6 +222,17 @@ static void verify_heap(mm_verifier *v, mm_heap *heap, bool is_user)
     }
     if (cached != heap->empty_cache_bytes)
         mm_verify_fail(v, "empty-cache bytes differ from its slabs", heap);
+}
+
+/* Under the heap's lists_lock; `is_user`: the caller uses the heap. */
+static void verify_heap(mm_verifier *v, mm_heap *heap, bool is_user)
+{
+    size_t slab_bytes = 0;
+    for (unsigned c = 0; c < MM_CLASS_COUNT; c++)
+        verify_bin(v, heap, c, is_user, &slab_bytes);
+    if (slab_bytes != heap->slab_bytes)
+        mm_verify_fail(v, "heap slab bytes differ from its lists", heap);
+    verify_empty_cache(v, heap);
 }
 
 unsigned mm_verify(const mm_heap *user, void (*report)(const char *what, const void *where),

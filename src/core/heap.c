@@ -22,6 +22,7 @@
 #include "core/heap.h"
 #include "core/cache.h"
 #include "core/identity.h"
+#include "core/pagemap.h"
 #include "platform/lock.h"
 #include "core/remote.h"
 #include "core/retain.h"
@@ -34,6 +35,8 @@ const char mm_free_mark_anchor;
 
 void mm_heap_init(mm_heap *heap)
 {
+    for (unsigned k = 0; k < MM_PAGEMAP_HINT_WAYS; k++)
+        heap->leaf_hint.way[k].key = MM_PAGEMAP_HINT_EMPTY;
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
         heap->current[c] = &mm_span_none;
         heap->bins[c] = (mm_bin){0};
@@ -62,45 +65,71 @@ static inline bool lists_locked(mm_heap *heap)
 }
 #endif
 
+/* The last slab of `list`, kept for the partial list only (NULL for the
+ * others). */
+static mm_span **list_tail(mm_heap *heap, unsigned c, enum mm_list list)
+{
+    return list == MM_LIST_PARTIAL ? &heap->bins[c].partial_tail : NULL;
+}
+
 static void list_remove(mm_heap *heap, mm_span *span)
 {
     MM_ASSERT(lists_locked(heap));
     MM_ASSERT(span->list == MM_LIST_PARTIAL || span->list == MM_LIST_FULL ||
               span->list == MM_LIST_READY);
     mm_span **head = list_head(heap, span->size_class, (enum mm_list)span->list);
+    mm_span **tail = list_tail(heap, span->size_class, (enum mm_list)span->list);
     MM_ASSERT(span->prev != NULL ? span->prev->next == span : *head == span);
-    MM_ASSERT(span->next == NULL || span->next->prev == span);
+    MM_ASSERT(span->next != NULL ? span->next->prev == span : tail == NULL || *tail == span);
     if (span->prev != NULL)
         span->prev->next = span->next;
     else
         *head = span->next;
     if (span->next != NULL)
         span->next->prev = span->prev;
+    else if (tail != NULL)
+        *tail = span->prev;
     span->next = span->prev = NULL;
     span->list = MM_LIST_NONE;
 }
 
-/* Insert at the head, or just behind it when `behind_head` and there is one. */
-static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, bool behind_head)
+/* Where list_add puts a slab. */
+enum list_end { LIST_HEAD, LIST_SECOND, LIST_TAIL };
+
+/* Insert at the head, or at the tail (the partial list only). */
+static void list_add(mm_heap *heap, mm_span *span, enum mm_list list, enum list_end end)
 {
     MM_ASSERT(lists_locked(heap) && span->list == MM_LIST_NONE);
     MM_ASSERT(atomic_load_explicit(&span->owner, memory_order_relaxed) == heap);
     mm_span **head = list_head(heap, span->size_class, list);
-    mm_span *after = behind_head ? *head : NULL;
+    mm_span **tail = list_tail(heap, span->size_class, list);
+    MM_ASSERT(end == LIST_HEAD || tail != NULL);
     span->list = (uint8_t)list;
-    if (after == NULL) {
-        span->prev = NULL;
-        span->next = *head;
-        if (*head != NULL)
-            (*head)->prev = span;
-        *head = span;
+    if (end == LIST_SECOND && *head != NULL) {
+        mm_span *after = *head;
+        span->prev = after;
+        span->next = after->next;
+        if (after->next != NULL)
+            after->next->prev = span;
+        else
+            *tail = span;
+        after->next = span;
         return;
     }
-    span->prev = after;
-    span->next = after->next;
-    if (after->next != NULL)
-        after->next->prev = span;
-    after->next = span;
+    if (end == LIST_TAIL && *tail != NULL) {
+        span->prev = *tail;
+        span->next = NULL;
+        (*tail)->next = span;
+        *tail = span;
+        return;
+    }
+    span->prev = NULL;
+    span->next = *head;
+    if (*head != NULL)
+        (*head)->prev = span;
+    else if (tail != NULL)
+        *tail = span;
+    *head = span;
 }
 
 /* Add a new or adopted slab to the lists (at the partial head: it becomes
@@ -113,7 +142,7 @@ static void bin_add_current(mm_heap *heap, mm_span *span, unsigned c)
     MM_ASSERT(span->kind == MM_SPAN_SLAB && span->size_class == c && !span->parked);
     MM_ASSERT(heap->current[c] == &mm_span_none && span->list == MM_LIST_NONE);
     atomic_store_explicit(&span->owner, heap, memory_order_release);
-    list_add(heap, span, MM_LIST_PARTIAL, false);
+    list_add(heap, span, MM_LIST_PARTIAL, LIST_HEAD);
     atomic_fetch_add_explicit(&heap->bins[c].span_count, 1, memory_order_relaxed);
     heap->slab_bytes += span->bytes;
     mm_cache_slabs_added(span->bytes);
@@ -128,20 +157,30 @@ static void bin_forget(mm_heap *heap, mm_span *span)
                                    memory_order_relaxed) > 0);
     heap->slab_bytes -= span->bytes;
     mm_cache_slabs_removed(span->bytes);
+    if (heap->bins[span->size_class].kept_empty == span)
+        heap->bins[span->size_class].kept_empty = NULL;
     list_remove(heap, span);
     atomic_fetch_sub_explicit(&heap->bins[span->size_class].span_count, 1, memory_order_relaxed);
 }
 
 /* Make the head of `partial` (else the first `ready` slab) current,
- * unparking it. */
+ * unparking it. The kept empty slab comes after every other: moved to the
+ * tail when it would be the head, and passed over for a `ready` slab (which
+ * would otherwise wait, holding its remote frees, while the kept slab
+ * cycles). */
 static void bin_activate_next(mm_heap *heap, unsigned c)
 {
     mm_bin *bin = &heap->bins[c];
     mm_span *span = bin->partial;
-    if (span == NULL && bin->ready != NULL) {
+    if (span != NULL && span == bin->kept_empty && span->next != NULL) {
+        list_remove(heap, span);
+        list_add(heap, span, MM_LIST_PARTIAL, LIST_TAIL);
+        span = bin->partial;
+    }
+    if ((span == NULL || span == bin->kept_empty) && bin->ready != NULL) {
         span = bin->ready;
         list_remove(heap, span);
-        list_add(heap, span, MM_LIST_PARTIAL, false);
+        list_add(heap, span, MM_LIST_PARTIAL, LIST_HEAD);
     }
     if (span == NULL) {
         heap->current[c] = &mm_span_none;
@@ -151,6 +190,8 @@ static void bin_activate_next(mm_heap *heap, unsigned c)
         mm_remote_unpark(span);
         span->parked = 0;
     }
+    if (bin->kept_empty == span)
+        bin->kept_empty = NULL;
     heap->current[c] = span;
     MM_ASSERT(span == bin->partial && span->list == MM_LIST_PARTIAL);
 }
@@ -176,7 +217,7 @@ void mm_heap_ready(mm_heap *heap, mm_span *span)
                                                  memory_order_relaxed);
         if ((old & MM_TF_FULL) && span->list == MM_LIST_FULL) {
             list_remove(heap, span);
-            list_add(heap, span, MM_LIST_READY, false);
+            list_add(heap, span, MM_LIST_READY, LIST_HEAD);
         }
     }
     mm_lock_release(&heap->lists_lock);
@@ -318,7 +359,7 @@ static bool slab_park_full(mm_heap *heap, mm_span *span, unsigned c)
     bool parked = mm_remote_park_full(span);
     if (parked) {
         list_remove(heap, span);
-        list_add(heap, span, MM_LIST_FULL, false);
+        list_add(heap, span, MM_LIST_FULL, LIST_HEAD);
         span->parked = MM_PARKED_FULL;
         bin_activate_next(heap, c);
     }
@@ -342,27 +383,52 @@ static void slab_retire_current(mm_heap *heap, mm_span *span)
 }
 
 /* The owner took back parked `span`, whose last block it freed
- * (mm_remote_owner_claim): the slab is empty and the owner's alone; to the
- * empty cache. */
-static void slab_parked_emptied(mm_heap *heap, mm_span *span)
+ * (mm_remote_owner_claim): the slab is empty and the owner's alone. With
+ * retention, a slab of a few blocks (at most MM_KEEP_EMPTY_MAX_BLOCKS: a
+ * class of large blocks, whose slabs fill and empty again and again) stays
+ * where it is, parked on the partial list (its word PARKED again), so that
+ * the class takes it back as a current slab without a trip through the
+ * cache and a new format; a class keeps one at a time. Others go to the
+ * empty cache (slabs of many blocks empty rarely: the trip is paid for). */
+#define MM_KEEP_EMPTY_MAX_BLOCKS 8
+static void slab_parked_emptied(mm_heap *heap, mm_span *span, uint64_t taken)
 {
-    span->parked = 0;
+    mm_bin *bin = &heap->bins[span->size_class];
     mm_lock_acquire(&heap->lists_lock);
-    bin_forget(heap, span);
-    mm_cache_put(heap, span);
+    /* (A slab still parked full, on `full` or `ready`, emptied by remote
+     * frees but for less than a quarter, goes to the cache.) */
+    if (bin->kept_empty == NULL && span->capacity <= MM_KEEP_EMPTY_MAX_BLOCKS &&
+        span->list == MM_LIST_PARTIAL && mm_retention_enabled()) {
+        /* The blocks the claim took off the word go on `free`, which a
+         * parked slab leaves empty (park_full requires it). */
+        MM_ASSERT(span->parked == MM_PARKED && span->free == NULL &&
+                  span->used == mm_tf_count(taken));
+        span->free = mm_tf_list(taken);
+        span->used = 0;
+        mm_remote_repark_empty(span);
+        bin->kept_empty = span;
+    } else {
+        span->parked = 0;
+        bin_forget(heap, span);
+        mm_cache_put(heap, span);
+    }
     mm_lock_release(&heap->lists_lock);
 }
 
-/* The owner freed a block into parked `span`, which it had parked full. */
+/* The owner freed a block into parked `span`, which it had parked full,
+ * and a quarter of its blocks (at least span->unfull_free) are free again. */
 static void slab_parked_unfull(mm_heap *heap, mm_span *span)
 {
     /* It has room again: behind the current slab, where the slow path finds
-     * it next (or current, if there is none). */
+     * it next (or current, if there is none). It comes back only once a
+     * quarter of it is free (hysteresis): one free block would make it
+     * current for one malloc, and a slow path each. Its other free blocks
+     * wait on local_free meanwhile. */
     unsigned c = span->size_class;
     mm_lock_acquire(&heap->lists_lock);
     mm_remote_clear_full(span);
     list_remove(heap, span);
-    list_add(heap, span, MM_LIST_PARTIAL, true);
+    list_add(heap, span, MM_LIST_PARTIAL, LIST_SECOND);
     span->parked = MM_PARKED;
     if (heap->bins[c].partial == span)
         bin_activate_next(heap, c);
@@ -370,32 +436,49 @@ static void slab_parked_unfull(mm_heap *heap, mm_span *span)
     if (!span->parked) {
         /* It became current (there was none): the rules of an empty current
          * slab apply. */
-        if (span->used == 0 && span->bytes > mm_slab_keep_empty_bytes())
+        if (span->used == 0 && span->retire_empty)
             slab_retire_current(heap, span);
         return;
     }
-    if (mm_remote_owner_claim(span))
-        slab_parked_emptied(heap, span);
+    uint64_t taken;
+    if (mm_remote_owner_claim(span, &taken))
+        slab_parked_emptied(heap, span, taken);
+}
+
+/* The rare turns of a free into parked `span`: the heap's statistics add up
+ * to be published, the slab was parked full, or every block out may be on
+ * the remote-free word. Out of line, so that mm_heap_free_parked needs no
+ * frame. The statistics come first: they do not touch the slab. */
+static __attribute__((noinline)) void parked_free_slow(mm_heap *heap, mm_span *span,
+                                                       bool publish)
+{
+    uint64_t taken;
+    if (publish)
+        mm_stats_publish_counted(heap);
+    if (span->parked == MM_PARKED_FULL && span->capacity - span->used >= span->unfull_free)
+        slab_parked_unfull(heap, span);
+    else if (mm_remote_owner_claim(span, &taken))
+        slab_parked_emptied(heap, span, taken);
 }
 
 /* Until used is published the slab cannot be claimed (published_used still
  * counts this block), so everything that touches it comes first: the block
  * is counted for the statistics (two adds) and, unless the slab was full
- * (it goes back on the partial list first) or is now empty (the owner takes
- * it back), used is published for remote frees (remote.h); once published,
+ * and is a quarter free (it goes back on the partial list first) or is now
+ * empty (the owner takes it back), used is published for remote frees (remote.h); once published,
  * a remote free may claim and unmap the slab at any moment, and the owner
  * must not touch it again unless the claim was its own. */
-void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block)
+void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block, uintptr_t mark)
 {
     MM_ASSERT(span->parked && span->used > 0 && heap->current[span->size_class] != span);
-    mm_block_set_free(block, span->local_free);
+    mm_block_set_free_marked(block, span->local_free, mark);
     span->local_free = block;
     span->used--;
-    mm_stats_parked_free(heap, span->size_class, span->block_size);
-    if (MM_UNLIKELY(span->parked == MM_PARKED_FULL))
-        slab_parked_unfull(heap, span);
-    else if (MM_UNLIKELY(mm_remote_owner_claim(span)))
-        slab_parked_emptied(heap, span);
+    bool publish = mm_stats_parked_free(heap, span->size_class, span->block_size);
+    if (MM_UNLIKELY(publish ||
+                    (span->parked == MM_PARKED_FULL && span->capacity - span->used >= span->unfull_free) ||
+                    !mm_remote_owner_publish(span)))
+        parked_free_slow(heap, span, publish);
 }
 
 void mm_heap_current_emptied(mm_heap *heap, mm_span *span)
@@ -417,7 +500,8 @@ void mm_heap_reclaim(mm_heap *heap)
                 mm_span *next = span->next;
                 bool empty;
                 if (span->parked) {
-                    empty = mm_remote_owner_claim(span);
+                    uint64_t taken;
+                    empty = mm_remote_owner_claim(span, &taken);
                 } else {
                     slab_collect_all(span);
                     empty = span->used == 0;

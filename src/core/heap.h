@@ -14,7 +14,6 @@
 #ifndef MM_HEAP_H
 #define MM_HEAP_H
 
-#include "core/retain.h"
 #include "core/types.h"
 #include "platform/platform.h"
 
@@ -27,7 +26,7 @@ void *mm_heap_malloc_slow(mm_heap *heap, unsigned c);
  * larger than an empty current slab may stay); a block freed into a parked
  * slab. */
 void mm_heap_current_emptied(mm_heap *heap, mm_span *span);
-void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block);
+void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block, uintptr_t mark);
 
 /* The free mark of `block`: its address scrambled with the library's own
  * load address (randomised by ASLR), so that no program holds it by chance.
@@ -38,10 +37,18 @@ static inline uintptr_t mm_free_mark(const mm_block *block)
     return ((uintptr_t)block ^ (uintptr_t)&mm_free_mark_anchor) * (uintptr_t)0x9E3779B97F4A7C15ull;
 }
 
+/* Link `block` to `next` and mark it free with `mark`, its mm_free_mark
+ * (which a caller that has it already passes on). */
+static inline void mm_block_set_free_marked(mm_block *block, mm_block *next, uintptr_t mark)
+{
+    MM_ASSERT(mark == mm_free_mark(block));
+    block->next = next;
+    atomic_store_explicit(&block->mark, mark, memory_order_relaxed);
+}
+
 static inline void mm_block_set_free(mm_block *block, mm_block *next)
 {
-    block->next = next;
-    atomic_store_explicit(&block->mark, mm_free_mark(block), memory_order_relaxed);
+    mm_block_set_free_marked(block, next, mm_free_mark(block));
 }
 
 static inline bool mm_block_marked_free(mm_block *block)
@@ -89,18 +96,20 @@ static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *bl
 {
     MM_ASSERT(atomic_load_explicit(&span->owner, memory_order_relaxed) == heap && span->used > 0);
     mm_heap_count(&heap->frees[span->size_class]);
+    /* Computed once (the caller's double-free test computed it too). */
+    uintptr_t mark = mm_free_mark(block);
     if (MM_LIKELY(!span->parked)) {
         /* The current slab: the block is the next one handed out, while its
          * lines are still in the cache. A small empty current slab stays,
          * so that a malloc/free loop does not go to the cache each time;
          * see heap.c. */
-        mm_block_set_free(block, span->free);
+        mm_block_set_free_marked(block, span->free, mark);
         span->free = block;
-        if (MM_UNLIKELY(--span->used == 0) && span->bytes > mm_slab_keep_empty_bytes())
+        if (MM_UNLIKELY(--span->used == 0) && span->retire_empty)
             mm_heap_current_emptied(heap, span);
         return;
     }
-    mm_heap_free_parked(heap, span, block);
+    mm_heap_free_parked(heap, span, block, mark);
 }
 
 /* A remote free found FULL on `span`, owned by `heap`: if `heap` still owns

@@ -12,6 +12,12 @@
  *                            identity locked); NULL only where
  *                            MM_IDENTITY_ENTER_MAY_FAIL
  *   mm_heap_leave(heap)      done with it
+ *   mm_free_lookup_quick(ptr, &span)
+ *                            the span of a pointer being freed, if found
+ *                            quickly (TLS: in a page-map leaf the
+ *                            thread's frees remember; CPU: always)
+ *   mm_free_lookup(ptr)      else the same from the page map (TLS:
+ *                            remembering the leaf)
  *   mm_heap_enter_owner(span, ptr, judge, &owner)
  *                            for a free of `ptr` in `span`: whether it is
  *                            in a slab whose owner the caller may free

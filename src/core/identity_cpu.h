@@ -13,6 +13,7 @@
 #ifndef MM_IDENTITY_CPU_H
 #define MM_IDENTITY_CPU_H
 
+#include "core/pagemap.h"
 #include "core/span.h"
 #include "core/types.h"
 
@@ -39,6 +40,19 @@ static inline mm_heap *mm_heap_enter(void)
 static inline void mm_heap_leave(mm_heap *heap)
 {
     mm_lock_release(&heap->lock);
+}
+
+/* The span of `ptr` for a free: the page map, always (no per-thread leaf
+ * to remember: the heap is known only once locked). */
+static inline bool mm_free_lookup_quick(const void *ptr, mm_span **span)
+{
+    *span = mm_pagemap_lookup(ptr);
+    return true;
+}
+
+static inline mm_span *mm_free_lookup(const void *ptr)
+{
+    return mm_pagemap_lookup(ptr);
 }
 
 /* A slab's owner does not change while it has a block out. The free waits

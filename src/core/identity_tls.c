@@ -24,7 +24,9 @@ _Thread_local mm_heap *mm_thread_heap __attribute__((tls_model("initial-exec")))
 /* The heap of a thread with no heap: no class has a slab, so the fast path
  * falls into the slow path, which attaches a heap, without a test of its
  * own. */
-mm_heap mm_heap_none = {.current = {[0 ... MM_CLASS_COUNT - 1] = &mm_span_none}};
+mm_heap mm_heap_none = {.current = {[0 ... MM_CLASS_COUNT - 1] = &mm_span_none},
+                        .leaf_hint = {.way = {[0 ... MM_PAGEMAP_HINT_WAYS - 1] = {
+                                                  .key = MM_PAGEMAP_HINT_FROZEN}}}};
 
 bool mm_heap_free_foreign(mm_span *span, mm_block *block)
 {

@@ -8,6 +8,7 @@
 #ifndef MM_IDENTITY_TLS_H
 #define MM_IDENTITY_TLS_H
 
+#include "core/pagemap.h"
 #include "core/span.h"
 #include "core/types.h"
 
@@ -24,6 +25,24 @@ static inline mm_heap *mm_heap_enter(void)
 static inline void mm_heap_leave(mm_heap *heap)
 {
     (void)heap;
+}
+
+/* The span of `ptr` for a free, through the page-map leaves this thread's
+ * frees remember: false when `ptr` is in none of them (then
+ * mm_free_lookup, which remembers the leaf it finds; a thread without a
+ * heap yet, on mm_heap_none, never remembers). */
+static inline bool mm_free_lookup_quick(const void *ptr, mm_span **span)
+{
+    const mm_pagemap_hint *hint = &mm_thread_heap->leaf_hint;
+    if (MM_UNLIKELY(!mm_pagemap_hint_covers(hint, ptr)))
+        return false;
+    *span = mm_pagemap_hint_lookup(hint, ptr);
+    return true;
+}
+
+static inline mm_span *mm_free_lookup(const void *ptr)
+{
+    return mm_pagemap_lookup_remember(&mm_thread_heap->leaf_hint, ptr);
 }
 
 /* Only this thread ever sets a slab's owner to its own heap, so the

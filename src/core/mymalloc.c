@@ -63,11 +63,17 @@ static __attribute__((noinline)) void *malloc_large_any(size_t size, size_t alig
     return malloc_large(size, alignment, NULL, &fresh);
 }
 
+/* The table's sizes are tested first: one compare on their path. */
 void *mm_malloc(size_t size)
 {
-    if (MM_LIKELY(size <= MM_SMALL_MAX))
-        return malloc_class(mm_size_class(size));
-    return malloc_large_any(size, MM_PAGE_SIZE);
+    unsigned c;
+    if (MM_LIKELY(size <= MM_CLASS_TABLE_MAX))
+        c = mm_size_class_table(size);
+    else if (size <= MM_SMALL_MAX)
+        c = mm_size_class_above_128(size);
+    else
+        return malloc_large_any(size, MM_PAGE_SIZE);
+    return malloc_class(c);
 }
 
 void *mm_calloc(size_t count, size_t size)
@@ -219,14 +225,11 @@ static __attribute__((noinline)) int free_slow(mm_span *span, void *ptr, bool ch
     return -1;
 }
 
-/* myfree and myfree_checked: 0 when `ptr` was a live block and is freed,
- * -1 (reported unless `checked`) when not. Inlined into both, so that
- * myfree's fast path is a leaf. */
-static inline __attribute__((always_inline)) int free_pointer(void *ptr, bool checked)
+/* The free of `ptr`, whose span the page map gave. */
+static inline __attribute__((always_inline)) int free_span(mm_span *span, void *ptr, bool checked)
 {
     /* NULL finds no span (page 0 is never a region's) and goes to
      * free_slow, which frees nothing. */
-    mm_span *span = mm_pagemap_lookup(ptr);
     if (MM_UNLIKELY(span == NULL))
         return free_slow(span, ptr, checked);
     mm_heap *heap;
@@ -236,6 +239,24 @@ static inline __attribute__((always_inline)) int free_pointer(void *ptr, bool ch
         return result;
     }
     return free_slow(span, ptr, checked);
+}
+
+/* A free whose span was not found quickly (identity.h), out of line so
+ * that myfree's fast path stays a leaf. */
+static __attribute__((noinline)) int free_looked_up(void *ptr, bool checked)
+{
+    return free_span(mm_free_lookup(ptr), ptr, checked);
+}
+
+/* myfree and myfree_checked: 0 when `ptr` was a live block and is freed,
+ * -1 (reported unless `checked`) when not. Inlined into both, so that
+ * myfree's fast path is a leaf. */
+static inline __attribute__((always_inline)) int free_pointer(void *ptr, bool checked)
+{
+    mm_span *span;
+    if (MM_UNLIKELY(!mm_free_lookup_quick(ptr, &span)))
+        return free_looked_up(ptr, checked);
+    return free_span(span, ptr, checked);
 }
 
 void mm_free(void *ptr)

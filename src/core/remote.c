@@ -172,6 +172,35 @@ void mm_remote_unpark(mm_span *span)
     (void)old;
 }
 
+bool mm_remote_owner_claim(mm_span *span, uint64_t *taken)
+{
+    /* As in mm_remote_owner_publish: no remote free can claim the slab
+     * before the store. The owner's parked slabs carry PARKED (park_full
+     * sets it; only unpark, by the owner, and abandon, at its exit, clear
+     * it). A push that comes first makes the CAS fail and the counts
+     * differ: then publish. */
+    uint32_t used = span->used;
+    uint64_t word = atomic_load_explicit(&span->thread_free, memory_order_acquire);
+    MM_ASSERT(span->parked && (word & MM_TF_PARKED));
+    while (mm_tf_count(word) == used) {
+        if (atomic_compare_exchange_weak_explicit(&span->thread_free, &word, 0,
+                                                  memory_order_acquire, memory_order_acquire)) {
+            *taken = word;
+            return true;
+        }
+    }
+    atomic_store_explicit(&span->published_used, used, memory_order_release);
+    return false;
+}
+
+void mm_remote_repark_empty(mm_span *span)
+{
+    MM_ASSERT(atomic_load_explicit(&span->thread_free, memory_order_relaxed) == 0 &&
+              span->used == 0 && span->parked == MM_PARKED);
+    atomic_store_explicit(&span->published_used, 0, memory_order_relaxed);
+    atomic_store_explicit(&span->thread_free, MM_TF_PARKED, memory_order_relaxed);
+}
+
 bool mm_remote_abandon(mm_span *span)
 {
     MM_ASSERT(span->list == MM_LIST_NONE && span->local_free == NULL);

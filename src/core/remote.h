@@ -100,27 +100,40 @@ void mm_remote_unpark(mm_span *span);
 
 /* Owner, after freeing into parked `span` (or holding its lists_lock): if
  * every block out is on the word, take the word and return true: the slab is
- * empty and the owner's alone. Else publish span->used and return false;
- * from then on a remote free may claim and unmap the slab, so a caller that
- * does not hold lists_lock must not touch it again. */
-static inline bool mm_remote_owner_claim(mm_span *span)
+ * empty and the owner's alone, and *taken is the word (its list holds the
+ * blocks freed remotely, mm_tf_count(*taken) of them, still counted in
+ * span->used). Else publish span->used and return false; from then on a
+ * remote free may claim and unmap the slab, so a caller that does not hold
+ * lists_lock must not touch it again. */
+bool mm_remote_owner_claim(mm_span *span, uint64_t *taken);
+
+/* The same, inline, for the common case of a free into a parked slab: if
+ * some block out is not on the word, publish span->used and return true
+ * (the slab must not be touched again); else false, touching nothing, and
+ * the caller goes on to mm_remote_owner_claim. A load, a compare and a
+ * store. */
+static inline bool mm_remote_owner_publish(mm_span *span)
 {
     /* Until used is published, published_used counts the block the owner
      * just freed, so no remote free can claim the slab: the word is safe to
-     * look at and take. After the store, the slab may be claimed and
-     * unmapped at once, so it is the last thing done. */
+     * look at. After the store, the slab may be claimed and unmapped at
+     * once, so it is the last thing done. */
     uint32_t used = span->used;
-    uint64_t old = atomic_load_explicit(&span->thread_free, memory_order_acquire);
-    while (mm_tf_count(old) == used && (old & MM_TF_PARKED)) {
-        if (atomic_compare_exchange_weak_explicit(&span->thread_free, &old, 0,
-                                                  memory_order_acquire, memory_order_acquire))
-            return true;
-    }
+    uint64_t word = atomic_load_explicit(&span->thread_free, memory_order_acquire);
+    if (MM_UNLIKELY(mm_tf_count(word) == used))
+        return false;
     /* Release: the owner's touches of the slab happen before a claim that
      * reads this value (acquire). */
     atomic_store_explicit(&span->published_used, used, memory_order_release);
-    return false;
+    return true;
 }
+
+/* Owner, holding its lists_lock, after mm_remote_owner_claim took the word
+ * of parked `span` and the owner put the blocks of its list back on the
+ * slab's free list: keep the empty slab parked (word PARKED, published_used
+ * 0). No block is out, so no other thread writes the word until the slab
+ * hands one out, which it does only once unparked. */
+void mm_remote_repark_empty(mm_span *span);
 
 /* Owner whose thread exits, holding its lists_lock: give `span` up. `span`
  * must be off the heap's lists, with its free blocks on span->free. If every

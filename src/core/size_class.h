@@ -36,11 +36,17 @@ static inline unsigned mm_size_class_above_128(size_t size)
 #define MM_CLASS_TABLE_MAX ((size_t)1024)
 extern const uint8_t mm_class_table[MM_CLASS_TABLE_MAX / 16 + 1];
 
+/* The class of a request of `size` <= MM_CLASS_TABLE_MAX bytes. */
+static inline unsigned mm_size_class_table(size_t size)
+{
+    return mm_class_table[(size + 15) >> 4];
+}
+
 /* The class of a request of `size` <= MM_SMALL_MAX bytes. */
 static inline unsigned mm_size_class(size_t size)
 {
     if (MM_LIKELY(size <= MM_CLASS_TABLE_MAX))
-        return mm_class_table[(size + 15) >> 4];
+        return mm_size_class_table(size);
     return mm_size_class_above_128(size);
 }
 

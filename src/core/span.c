@@ -14,6 +14,7 @@
 #include "core/span.h"
 #include "platform/lock.h"
 #include "core/pagemap.h"
+#include "core/retain.h"
 #include "core/size_class.h"
 #include "platform/track.h"
 
@@ -261,6 +262,8 @@ void mm_slab_format(mm_span *span, unsigned c)
     span->local_free = NULL;
     span->used = 0;
     span->parked = 0;
+    span->retire_empty = span->bytes > mm_slab_keep_empty_bytes();
+    span->unfull_free = (uint16_t)(span->capacity >= 8 ? span->capacity / 4 : 1);
     atomic_store_explicit(&span->thread_free, 0, memory_order_relaxed);
 }
 

@@ -37,15 +37,25 @@ void mm_span_destroy_list(mm_span *list);
 void mm_span_forget(mm_span *span);
 
 /* Whether `ptr` is the start of a block of slab `span` that was ever handed
- * out: below the slab's bump pointer, and the offset divided by the block
- * size (by multiplying with a reciprocal exact for offsets below 2^20)
- * leaves no remainder. */
+ * out: below the slab's bump pointer, and its offset a multiple of the
+ * block size, told by one multiplication with the reciprocal R =
+ * ceil(2^40 / size): the low 40 bits of offset x R are, for offset = k size,
+ * k (size R - 2^40) < k size = offset, below 2^16 in a slab; for
+ * offset = k size + r with 0 < r < size, that plus r R, at least
+ * R >= 2^40 / MM_SMALL_MAX = 2^25 and below 2^40. So bits 25 to 39 are all
+ * zero exactly at block starts (checked for every class and every offset
+ * below 2^20). An offset beyond the slab (an address 2^48 away, which the
+ * page map aliases) fails the bump test. */
+#define MM_GRID_REMAINDER_BIT 25
+_Static_assert(MM_SMALL_MAX <= (size_t)1 << (MM_RECIPROCAL_SHIFT - MM_GRID_REMAINDER_BIT) &&
+                   (size_t)MM_SLAB_MAX_PAGES * MM_PAGE_SIZE <= (size_t)1 << MM_GRID_REMAINDER_BIT,
+               "the grid test's bits separate block starts from the rest");
 static inline bool mm_slab_block_start(const mm_span *span, const void *ptr)
 {
     uintptr_t offset = (uintptr_t)ptr - (uintptr_t)MM_SPAN_GET(span, base);
-    uint64_t index =
-        ((uint64_t)offset * MM_SPAN_GET(span, block_reciprocal)) >> MM_RECIPROCAL_SHIFT;
-    return index * MM_SPAN_GET(span, block_size) == offset &&
+    uint64_t scaled = (uint64_t)offset * MM_SPAN_GET(span, block_reciprocal);
+    return (scaled << (64 - MM_RECIPROCAL_SHIFT)) >>
+                   (64 - MM_RECIPROCAL_SHIFT + MM_GRID_REMAINDER_BIT) == 0 &&
            (const char *)ptr < atomic_load_explicit(&span->bump, memory_order_relaxed);
 }
 

@@ -34,14 +34,15 @@ void mm_stats_publish_counted(mm_heap *heap);
 
 /* The heap's user freed a block of `block_bytes` of class `c` into a parked
  * slab (the free is counted in heap->frees already): count that block alone,
- * inline, and publish if the heap's changes add up. Exact: the next count of
- * the class (mm_stats_publish) starts from this one. O(1). */
-static inline void mm_stats_parked_free(mm_heap *heap, unsigned c, uint32_t block_bytes)
+ * inline. Exact: the next count of the class (mm_stats_publish) starts from
+ * this one. True when the heap's changes add up to be published
+ * (mm_stats_publish_counted, which the caller makes out of line, so that
+ * this path needs no frame). O(1). */
+static inline bool mm_stats_parked_free(mm_heap *heap, unsigned c, uint32_t block_bytes)
 {
     heap->class_counted[c] -= block_bytes;
     heap->unpublished -= block_bytes;
-    if (MM_UNLIKELY(-heap->unpublished >= MM_STATS_PUBLISH_BYTES))
-        mm_stats_publish_counted(heap);
+    return -heap->unpublished >= MM_STATS_PUBLISH_BYTES;
 }
 
 /* The heap's user is leaving it: count every class and publish. O(classes). */

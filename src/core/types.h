@@ -125,6 +125,12 @@ typedef struct mm_span {
     uint8_t parked;         /* not the owner's current slab (owner-only) */
     uint8_t list;           /* enum mm_list: which list holds the slab;
                                guarded by the lock of that list */
+    uint16_t unfull_free;   /* free blocks at which a slab parked full goes
+                               back to the partial list: a quarter of its
+                               blocks, at least 1 (set by mm_slab_format) */
+    uint8_t retire_empty;   /* larger than mm_slab_keep_empty_bytes(): leaves
+                               its heap when its last block comes back while
+                               it is current (set by mm_slab_format) */
     /* List links: a heap's bin (owner), the abandoned pool, the large cache
      * or an empty cache, whichever the span is on. */
     struct mm_span *next;
@@ -158,15 +164,33 @@ typedef struct mm_span {
 
 /* The slabs of one size class that a heap owns. `partial` heads the list of
  * slabs that may have blocks; its head is the current slab
- * (heap->current[c]), the rest are parked. `full` lists parked slabs found
- * exhausted, `ready` those that a remote free found on `full`. */
+ * (heap->current[c]), the rest are parked (`partial_tail` is the last).
+ * `full` lists parked slabs found exhausted (and not yet a quarter free
+ * again), `ready` those that a remote free found on `full`. */
 typedef struct mm_bin {
     mm_span *partial;
+    mm_span *partial_tail;
+    mm_span *kept_empty; /* a parked slab of `partial` that its owner emptied
+                            and kept rather than cached (retention), or NULL */
     mm_span *full;
     mm_span *ready;
     _Atomic uint32_t span_count; /* slabs on the three lists; changed under
                                     lists_lock, read without it */
 } mm_bin;
+
+/* A thread's remembered page-map leaves (pagemap.h; TLS identity: in its
+ * heap), direct-mapped: way k holds the leaf (its first entry) of the last
+ * address its frees looked up whose bits above the leaf's (`key`) are k
+ * modulo MM_PAGEMAP_HINT_WAYS. Leaves are never freed or moved, so a leaf
+ * once found stays right for its key; the hint is its thread's alone, read
+ * and written without atomics. */
+#define MM_PAGEMAP_HINT_WAYS 4
+typedef struct mm_pagemap_hint {
+    struct {
+        uintptr_t key;
+        _Atomic(void *) *leaf;
+    } way[MM_PAGEMAP_HINT_WAYS];
+} mm_pagemap_hint;
 
 /* The recent peak of a quantity of memory, by windows of MM_RETAIN_MS on
  * the platform's clock (retain.h): the most seen in this window and in the
@@ -180,6 +204,10 @@ typedef struct mm_retention {
 } mm_retention;
 
 typedef struct mm_heap {
+    /* The free path's page-map leaves (TLS identity), written by the heap's
+     * user only: on the line of the first current slabs, away from
+     * lists_lock, which other threads write. */
+    mm_pagemap_hint leaf_hint;
     /* Fast path: the slab each class allocates from, or mm_span_none.
      * Written by the heap's user only. */
     mm_span *current[MM_CLASS_COUNT];
