@@ -10,6 +10,7 @@
 #define RT_ADVERSARY_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 enum units { REQUESTED, FRAGMENTS };
 struct adversary {
@@ -56,6 +57,15 @@ static void adv_free(struct adversary *a, size_t i)
     a->live -= adv_cost(a, size);
     a->ptrs[i] = a->ptrs[--a->count];
     a->sizes[i] = a->sizes[a->count];
+}
+
+/* Frees every block still live, then the set's arrays. */
+static void adv_release_all(struct adversary *a)
+{
+    while (a->count)
+        adv_free(a, a->count - 1);
+    free(a->ptrs);
+    free(a->sizes);
 }
 
 #endif /* RT_ADVERSARY_H */

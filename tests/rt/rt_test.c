@@ -648,10 +648,7 @@ static size_t run_adversary(int which, enum units units, size_t cap, size_t max_
     else
         adversary_random(&a, 200000);
     REQUIRE(rt_heap_check(a.h) == 0, "heap broken by adversary %s", adversary_names[which]);
-    while (a.count)
-        adv_free(&a, a.count - 1);
-    free(a.ptrs);
-    free(a.sizes);
+    adv_release_all(&a);
     free(buf);
     return a.nulls;
 }

@@ -108,10 +108,7 @@ static size_t run(int which, size_t cap, size_t n, size_t offset, size_t *pendin
         hold(&a, false);
     }
     WB_REQUIRE(rt_heap_check(a.h) == 0, "heap broken (adversary %d, offset %zu)", which, offset);
-    while (a.count)
-        adv_free(&a, a.count - 1);
-    free(a.ptrs);
-    free(a.sizes);
+    adv_release_all(&a);
     free(buf);
     return a.nulls;
 }
