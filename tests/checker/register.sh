@@ -8,6 +8,9 @@
 # rule on every allocator (list_walk and waste_64k alone take minutes, their
 # correctness runs being far too slow or far too big).
 CHECK=$BUILD/mymalloc-check
+# The races (no lock, a lock of plain accesses) are caught by chance, less
+# often when other work shares the two cores: up to 3 runs (expect.sh).
+check_tries() { case $1 in no_lock | plain_lock) echo 3 ;; *) echo 1 ;; esac; }
 CHECK_ALLOC=tests/checker/alloc
 CHECK_CORRECTNESS=stress,alignment,remote-free,clone-threads,exhaustion,reuse,frugality
 # allocator:the rule that must catch its bug
@@ -17,8 +20,8 @@ if [ "$mode" = normal ]; then
     run_test checker/correct_slow 120 tests/checker/expect.sh "$CHECK" "$CHECK_ALLOC/correct_slow.c" pass \
         "$CHECK_CORRECTNESS"
     for bug in $CHECK_BUGS; do
-        run_test "checker/${bug%%:*}" 120 tests/checker/expect.sh "$CHECK" "$CHECK_ALLOC/${bug%%:*}.c" \
-            "${bug#*:}" "${bug#*:}"
+        run_test "checker/${bug%%:*}" 120 env EXPECT_TRIES="$(check_tries "${bug%%:*}")" \
+            tests/checker/expect.sh "$CHECK" "$CHECK_ALLOC/${bug%%:*}.c" "${bug#*:}" "${bug#*:}"
     done
 else
     run_test checker/correct_slow-all-rules 300 tests/checker/expect.sh "$CHECK" "$CHECK_ALLOC/correct_slow.c" pass
@@ -49,8 +52,8 @@ if [ "$mode" = normal ]; then
     run_test checker/kalloc-correct_slow 120 tests/checker/expect.sh "$KCHECK" "$KCHECK_ALLOC/correct_slow.c" pass \
         "$KCHECK_SLOW_PMM_RULES"
     for bug in $KCHECK_BUGS; do
-        run_test "checker/kalloc-${bug%%:*}" 120 tests/checker/expect.sh "$KCHECK" "$KCHECK_ALLOC/${bug%%:*}.c" \
-            "${bug#*:}" "${bug#*:}"
+        run_test "checker/kalloc-${bug%%:*}" 120 env EXPECT_TRIES="$(check_tries "${bug%%:*}")" \
+            tests/checker/expect.sh "$KCHECK" "$KCHECK_ALLOC/${bug%%:*}.c" "${bug#*:}" "${bug#*:}"
     done
 else
     run_test checker/kalloc-correct_slow-all-rules 300 tests/checker/expect.sh "$KCHECK" \
