@@ -11,6 +11,23 @@ CHECK=$BUILD/mymalloc-check
 # The races (no lock, a lock of plain accesses) are caught by chance, less
 # often when other work shares the two cores: up to 3 runs (expect.sh).
 check_tries() { case $1 in no_lock | plain_lock) echo 3 ;; *) echo 1 ;; esac; }
+# check_planted_bugs PREFIX CHECKER DIR "ALLOC:RULE ...": each planted-bug
+# allocator DIR/ALLOC.c, run under its RULE alone (normal mode, races up to
+# 3 times) or once under every rule (soak), must be caught by RULE
+# (expect.sh).
+check_planted_bugs() {
+    local prefix=$1 checker=$2 dir=$3 bug name rule
+    for bug in $4; do
+        name=${bug%%:*} rule=${bug#*:}
+        if [ "$mode" = normal ]; then
+            run_test "checker/$prefix$name" 120 env EXPECT_TRIES="$(check_tries "$name")" \
+                tests/checker/expect.sh "$checker" "$dir/$name.c" "$rule" "$rule"
+        else
+            run_test "checker/$prefix$name-all-rules" 600 \
+                tests/checker/expect.sh "$checker" "$dir/$name.c" "$rule"
+        fi
+    done
+}
 CHECK_ALLOC=tests/checker/alloc
 CHECK_CORRECTNESS=stress,alignment,remote-free,clone-threads,exhaustion,reuse,frugality
 # allocator:the rule that must catch its bug
@@ -19,17 +36,10 @@ if [ "$mode" = normal ]; then
     run_test checker/m5-all-rules 120 tests/checker/expect.sh "$CHECK" "$BUILD/m5/mymalloc.c" pass
     run_test checker/correct_slow 120 tests/checker/expect.sh "$CHECK" "$CHECK_ALLOC/correct_slow.c" pass \
         "$CHECK_CORRECTNESS"
-    for bug in $CHECK_BUGS; do
-        run_test "checker/${bug%%:*}" 120 env EXPECT_TRIES="$(check_tries "${bug%%:*}")" \
-            tests/checker/expect.sh "$CHECK" "$CHECK_ALLOC/${bug%%:*}.c" "${bug#*:}" "${bug#*:}"
-    done
 else
     run_test checker/correct_slow-all-rules 300 tests/checker/expect.sh "$CHECK" "$CHECK_ALLOC/correct_slow.c" pass
-    for bug in $CHECK_BUGS; do
-        run_test "checker/${bug%%:*}-all-rules" 600 tests/checker/expect.sh "$CHECK" \
-            "$CHECK_ALLOC/${bug%%:*}.c" "${bug#*:}"
-    done
 fi
+check_planted_bugs "" "$CHECK" "$CHECK_ALLOC" "$CHECK_BUGS"
 
 # kalloc-check (tools/kalloc-check.in) on mymalloc's own kalloc behind the
 # pmm.c docs/KERNEL.md shows, pasted into one file (rules.mk; every rule
@@ -51,15 +61,8 @@ if [ "$mode" = normal ]; then
         "$BUILD/checker/kalloc-kit/mymalloc/pmm.c" pass
     run_test checker/kalloc-correct_slow 120 tests/checker/expect.sh "$KCHECK" "$KCHECK_ALLOC/correct_slow.c" pass \
         "$KCHECK_SLOW_PMM_RULES"
-    for bug in $KCHECK_BUGS; do
-        run_test "checker/kalloc-${bug%%:*}" 120 env EXPECT_TRIES="$(check_tries "${bug%%:*}")" \
-            tests/checker/expect.sh "$KCHECK" "$KCHECK_ALLOC/${bug%%:*}.c" "${bug#*:}" "${bug#*:}"
-    done
 else
     run_test checker/kalloc-correct_slow-all-rules 300 tests/checker/expect.sh "$KCHECK" \
         "$KCHECK_ALLOC/correct_slow.c" pass
-    for bug in $KCHECK_BUGS; do
-        run_test "checker/kalloc-${bug%%:*}-all-rules" 600 tests/checker/expect.sh "$KCHECK" \
-            "$KCHECK_ALLOC/${bug%%:*}.c" "${bug#*:}"
-    done
 fi
+check_planted_bugs kalloc- "$KCHECK" "$KCHECK_ALLOC" "$KCHECK_BUGS"
