@@ -186,12 +186,8 @@ void *pool_fixed_alloc_slow(pool_t *pool, pool_slot *slot, size_t size)
             refill(pool, slot);
             pool_unlock(pool);
         }
-        if (slot->cache.head != NULL) {
-            slot->cache.count--;
-            void *obj = pool_cache_pop(pool, slot, mm_track_on());
-            pool_slot_leave(pool, slot);
-            return obj;
-        }
+        if (slot->cache.head != NULL)
+            return pool_cache_take(pool, slot);
         pool_slot_leave(pool, slot);
         /* Out of memory: objects other CPUs cache are this pool's too. */
         if (attempt > 0 || pool->slot_mask == 0 || !gather_caches(pool)) {

@@ -360,15 +360,21 @@ static inline void pool_cache_push(pool_t *pool, pool_slot *slot, pool_object *o
         mm_track_block_freed(pool, obj, pool->stride);
 }
 
+/* The first object of the entered slot's cache (not empty), counted, and
+ * the slot left. */
+static inline void *pool_cache_take(pool_t *pool, pool_slot *slot)
+{
+    slot->cache.count--;
+    void *obj = pool_cache_pop(pool, slot, mm_track_on());
+    pool_slot_leave(pool, slot);
+    return obj;
+}
+
 static inline void *pool_fixed_alloc(pool_t *pool, size_t size)
 {
     pool_slot *slot = pool_slot_enter(pool);
-    if (MM_LIKELY(slot->cache.head != NULL && size - 1 < pool->object_size)) {
-        slot->cache.count--;
-        void *obj = pool_cache_pop(pool, slot, mm_track_on());
-        pool_slot_leave(pool, slot);
-        return obj;
-    }
+    if (MM_LIKELY(slot->cache.head != NULL && size - 1 < pool->object_size))
+        return pool_cache_take(pool, slot);
     return pool_fixed_alloc_slow(pool, slot, size);
 }
 
