@@ -415,6 +415,13 @@ static void slab_parked_emptied(mm_heap *heap, mm_span *span, uint64_t taken)
     mm_lock_release(&heap->lists_lock);
 }
 
+/* Whether parked `span`, which its owner parked full, has a quarter of its
+ * blocks (at least span->unfull_free) free again, for slab_parked_unfull. */
+static inline bool slab_unfull_due(const mm_span *span)
+{
+    return span->parked == MM_PARKED_FULL && span->capacity - span->used >= span->unfull_free;
+}
+
 /* The owner freed a block into parked `span`, which it had parked full,
  * and a quarter of its blocks (at least span->unfull_free) are free again. */
 static void slab_parked_unfull(mm_heap *heap, mm_span *span)
@@ -455,7 +462,7 @@ static __attribute__((noinline)) void parked_free_slow(mm_heap *heap, mm_span *s
     uint64_t taken;
     if (publish)
         mm_stats_publish_counted(heap);
-    if (span->parked == MM_PARKED_FULL && span->capacity - span->used >= span->unfull_free)
+    if (slab_unfull_due(span))
         slab_parked_unfull(heap, span);
     else if (mm_remote_owner_claim(span, &taken))
         slab_parked_emptied(heap, span, taken);
@@ -475,9 +482,7 @@ void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block, uintptr_
     span->local_free = block;
     span->used--;
     bool publish = mm_stats_parked_free(heap, span->size_class, span->block_size);
-    if (MM_UNLIKELY(publish ||
-                    (span->parked == MM_PARKED_FULL && span->capacity - span->used >= span->unfull_free) ||
-                    !mm_remote_owner_publish(span)))
+    if (MM_UNLIKELY(publish || slab_unfull_due(span) || !mm_remote_owner_publish(span)))
         parked_free_slow(heap, span, publish);
 }
 

@@ -43,22 +43,27 @@ static inline uintptr_t mm_pagemap_hint_key(uintptr_t a)
     return a >> (MM_PAGE_SHIFT + MM_PAGEMAP_BITS);
 }
 
+static inline unsigned mm_pagemap_hint_way(uintptr_t key)
+{
+    return (unsigned)(key % MM_PAGEMAP_HINT_WAYS);
+}
+
 /* Whether `p` lies in the 16 MiB of a leaf `hint` remembers: then its span
  * is mm_pagemap_hint_lookup's one load, instead of three dependent loads
  * and two tests. */
 static inline bool mm_pagemap_hint_covers(const mm_pagemap_hint *hint, const void *p)
 {
     uintptr_t key = mm_pagemap_hint_key((uintptr_t)p);
-    return hint->way[key % MM_PAGEMAP_HINT_WAYS].key == key;
+    return hint->way[mm_pagemap_hint_way(key)].key == key;
 }
 
 static inline mm_span *mm_pagemap_hint_lookup(const mm_pagemap_hint *hint, const void *p)
 {
     MM_ASSERT(mm_pagemap_hint_covers(hint, p));
     uintptr_t a = (uintptr_t)p;
-    return atomic_load_explicit(
-        &hint->way[mm_pagemap_hint_key(a) % MM_PAGEMAP_HINT_WAYS].leaf[(a >> MM_PAGE_SHIFT) & MM_PAGEMAP_MASK],
-        memory_order_relaxed);
+    const mm_pagemap_way *way = &hint->way[mm_pagemap_hint_way(mm_pagemap_hint_key(a))];
+    return atomic_load_explicit(&way->leaf[(a >> MM_PAGE_SHIFT) & MM_PAGEMAP_MASK],
+                                memory_order_relaxed);
 }
 
 /* The span of `p`; the leaf it is found in goes to its way of `hint` when
@@ -83,9 +88,10 @@ static inline mm_span *mm_pagemap_lookup_remember(mm_pagemap_hint *hint, const v
         return NULL;
     if (hint != NULL && (a >> MM_ADDRESS_BITS) == 0) {
         uintptr_t key = mm_pagemap_hint_key(a);
-        if (hint->way[key % MM_PAGEMAP_HINT_WAYS].key != MM_PAGEMAP_HINT_FROZEN) {
-            hint->way[key % MM_PAGEMAP_HINT_WAYS].key = key;
-            hint->way[key % MM_PAGEMAP_HINT_WAYS].leaf = *leaf;
+        mm_pagemap_way *way = &hint->way[mm_pagemap_hint_way(key)];
+        if (way->key != MM_PAGEMAP_HINT_FROZEN) {
+            way->key = key;
+            way->leaf = *leaf;
         }
     }
     return atomic_load_explicit(&(*leaf)[(a >> MM_PAGE_SHIFT) & MM_PAGEMAP_MASK],

@@ -185,11 +185,12 @@ typedef struct mm_bin {
  * once found stays right for its key; the hint is its thread's alone, read
  * and written without atomics. */
 #define MM_PAGEMAP_HINT_WAYS 4
+typedef struct mm_pagemap_way {
+    uintptr_t key;
+    _Atomic(void *) *leaf;
+} mm_pagemap_way;
 typedef struct mm_pagemap_hint {
-    struct {
-        uintptr_t key;
-        _Atomic(void *) *leaf;
-    } way[MM_PAGEMAP_HINT_WAYS];
+    mm_pagemap_way way[MM_PAGEMAP_HINT_WAYS];
 } mm_pagemap_hint;
 
 /* The recent peak of a quantity of memory, by windows of MM_RETAIN_MS on
