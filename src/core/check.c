@@ -151,9 +151,11 @@ static void verify_slab_blocks(mm_verifier *v, mm_span *span)
         mm_verify_fail(v, "slab has more remote frees than blocks out", span->base);
 }
 
-/* Returns the list's last slab (NULL if empty or broken). */
+/* Returns the list's last slab (NULL if empty or broken). `is_user`: the
+ * caller uses the heap, so its blocks may be walked and none of its slabs
+ * is being claimed. */
 static mm_span *verify_bin_list(mm_verifier *v, const mm_heap *heap, unsigned c, enum mm_list list,
-                                mm_span *head, bool walk_blocks, uint32_t *count, size_t *bytes)
+                                mm_span *head, bool is_user, uint32_t *count, size_t *bytes)
 {
     mm_span *prev = NULL;
     for (mm_span *span = head; span != NULL; prev = span, span = span->next) {
@@ -164,9 +166,12 @@ static mm_span *verify_bin_list(mm_verifier *v, const mm_heap *heap, unsigned c,
             return NULL;
         }
         bool is_current = list == MM_LIST_PARTIAL && prev == NULL;
-        bool parked_word = (atomic_load_explicit(&span->thread_free, memory_order_relaxed) &
-                            MM_TF_PARKED) != 0;
-        if (!is_current && !parked_word)
+        uint64_t word = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
+        /* An owner that claims its emptied parked slab (mm_remote_owner_claim)
+         * takes the word to 0 before it takes its lists_lock to move the
+         * slab: a verify on another thread can see that moment. */
+        bool claim_in_flight = !is_user && word == 0;
+        if (!is_current && !(word & MM_TF_PARKED) && !claim_in_flight)
             mm_verify_fail(v, "a slab that is not current is not parked", span->base);
         if (++*count > (1u << 24)) {
             mm_verify_fail(v, "slab list does not end", head);
@@ -174,7 +179,7 @@ static mm_span *verify_bin_list(mm_verifier *v, const mm_heap *heap, unsigned c,
         }
         *bytes += span->bytes;
         verify_slab_pages(v, span);
-        if (walk_blocks)
+        if (is_user)
             verify_slab_blocks(v, span);
     }
     return prev;
