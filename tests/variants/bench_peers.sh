@@ -57,12 +57,15 @@ if [ "$(id -u)" = 0 ]; then
         fail "apt-get failing: the command to retry is not said"
 fi
 
-# Not root: as another user when this runs as root, else as it runs.
+# Not root: as another user when this runs as root, else as it runs; from a
+# copy of the script in $tmp, since that user may not read the tree (a
+# clone in a private directory).
 : >"$tmp/apt.log"
+cp bench/peers.sh "$tmp/peers.sh"
 as_user=
 [ "$(id -u)" = 0 ] && as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
-$as_user env PATH="$PATH" BENCH_PEERS_MISSING="$BENCH_PEERS_MISSING" BUILD="$BUILD" \
-    bash bench/peers.sh >"$tmp/out" 2>&1 || fail "not root: exit status $?"
+(cd "$tmp" && $as_user env PATH="$PATH" BENCH_PEERS_MISSING="$BENCH_PEERS_MISSING" BUILD="$BUILD" \
+    bash "$tmp/peers.sh") >"$tmp/out" 2>&1 || fail "not root: exit status $?"
 cat "$tmp/out"
 if command -v sudo >/dev/null 2>&1; then
     grep -q "run: sudo apt-get update && sudo apt-get install -y " "$tmp/out" && expect_install "$tmp/out" ||
