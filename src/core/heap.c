@@ -332,9 +332,10 @@ static size_t current_slab_bytes(const mm_heap *heap)
 
 static mm_span *slab_new(mm_heap *heap, unsigned c)
 {
+    bool retained = mm_retention_enabled();
     size_t pages = mm_slab_pages(
-        c, atomic_load_explicit(&heap->bins[c].span_count, memory_order_relaxed), mm_slab_min_blocks());
-    size_t base = mm_slab_pages(c, 0, mm_slab_min_blocks());
+        c, atomic_load_explicit(&heap->bins[c].span_count, memory_order_relaxed), retained);
+    size_t base = mm_slab_pages(c, 0, retained);
     if (pages > base && current_slab_bytes(heap) + pages * MM_PAGE_SIZE > MM_HEAP_CURRENT_BYTES)
         pages = base;
     mm_span *span = mm_cache_take(heap, c, pages);

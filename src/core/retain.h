@@ -32,16 +32,10 @@ static inline bool mm_retention_enabled(void)
 }
 
 /* What else retention changes, for a heap whose memory is kept anyway:
- * - slabs hold at least two blocks (a slab of one is parked full and taken
- *   back on every malloc and free of its class);
+ * - slabs are bigger (mm_slab_pages with `retained`);
  * - an empty current slab stays up to three pages rather than one (every
  *   class up to 4 KiB: a malloc/free loop of one block takes no lock).
  * Without retention the frugal values hold, for the M5 rule. */
-static inline size_t mm_slab_min_blocks(void)
-{
-    return mm_retention_enabled() ? 2 : 1;
-}
-
 static inline size_t mm_slab_keep_empty_bytes(void)
 {
     return mm_retention_enabled() ? 3 * MM_PAGE_SIZE : MM_PAGE_SIZE;

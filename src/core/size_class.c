@@ -35,15 +35,16 @@ const uint8_t mm_class_table[MM_CLASS_TABLE_MAX / 16 + 1] = {
     MM_TABLE_CLASS(960), MM_TABLE_CLASS(976), MM_TABLE_CLASS(992), MM_TABLE_CLASS(1008),
     MM_TABLE_CLASS(1024)};
 
-/* The base page counts, by min_blocks (1 or 2) and class, found on first
- * use; 0: not yet. Relaxed: threads that race store the same value. */
+/* The base page counts, without and with retention, by class, found on
+ * first use; 0: not yet. Relaxed: threads that race store the same value. */
 static _Atomic uint8_t base_pages_found[2][MM_CLASS_COUNT];
 
-size_t mm_slab_pages(unsigned c, uint32_t held, size_t min_blocks)
+size_t mm_slab_pages(unsigned c, uint32_t held, bool retained)
 {
-    MM_ASSERT(c < MM_CLASS_COUNT && (min_blocks == 1 || min_blocks == 2));
+    MM_ASSERT(c < MM_CLASS_COUNT);
     size_t size = mm_class_size(c);
-    _Atomic uint8_t *found = &base_pages_found[min_blocks - 1][c];
+    size_t min_blocks = retained ? 2 : 1;
+    _Atomic uint8_t *found = &base_pages_found[retained][c];
     size_t base = atomic_load_explicit(found, memory_order_relaxed);
     if (MM_UNLIKELY(base == 0)) {
         base = 1;
@@ -52,11 +53,10 @@ size_t mm_slab_pages(unsigned c, uint32_t held, size_t min_blocks)
             base++;
         atomic_store_explicit(found, (uint8_t)base, memory_order_relaxed);
     }
-    if (size > MM_PAGE_SIZE)
-        return base;
     /* Doubling keeps the tail's share of the slab. */
+    uint32_t doublings = size <= MM_PAGE_SIZE ? 4 : retained ? 1 : 0;
     size_t pages = base;
-    for (uint32_t i = 0; i < held && i < 4 && 2 * pages <= MM_SLAB_MAX_PAGES; i++)
+    for (uint32_t i = 0; i < held && i < doublings && 2 * pages <= MM_SLAB_MAX_PAGES; i++)
         pages *= 2;
     return pages;
 }

@@ -60,15 +60,17 @@ static inline size_t mm_class_size(unsigned c)
 }
 
 /* Pages of the next slab of class `c` for a heap that holds `held` slabs of
- * that class already: the smallest page count that holds `min_blocks`
- * blocks (as far as MM_SLAB_MAX_PAGES allows) and whose tail wastes at most
- * 1/8 (1 to 16 pages). For blocks of up to a page, doubled for each slab
- * held (at most four times) while it stays within MM_SLAB_MAX_PAGES, so that
- * a heap touching a class once pays little while a busy class amortises its
- * slow paths over larger slabs. Slabs of bigger blocks keep that base size:
- * doubled, they would still hold only 2 to 12 blocks, so they save few slow
- * paths, and the more blocks a slab holds the longer random frees keep it
- * from emptying (docs/DECISIONS.md). */
-size_t mm_slab_pages(unsigned c, uint32_t held, size_t min_blocks);
+ * that class already: the smallest page count that holds a block, or two
+ * when `retained` (mm_retention_enabled(): a slab of one is parked full and
+ * taken back on every malloc and free of its class), as far as
+ * MM_SLAB_MAX_PAGES allows, and whose tail wastes at most 1/8 (1 to 16
+ * pages). Doubled for each slab held while it stays within
+ * MM_SLAB_MAX_PAGES, so that a heap touching a class once pays little while
+ * a busy class amortises its slow paths over larger slabs: at most four
+ * times for blocks of up to a page; for bigger blocks, whose slabs hold 2
+ * to 12 blocks and which random frees keep from emptying the longer the
+ * more they hold, once when `retained`, else never (the M5 rule's
+ * frugality; docs/DECISIONS.md). */
+size_t mm_slab_pages(unsigned c, uint32_t held, bool retained);
 
 #endif /* MM_SIZE_CLASS_H */

@@ -598,11 +598,11 @@ static void test_shared_cache(void)
     printf("ok retention: one thread's freed burst serves another live thread's burst\n");
 }
 
-/* Slabs of two RUN_BLOCK_SIZE blocks (class 16 KiB: eight pages each),
- * mapped one after the other; the thread keeps both blocks of every fifth
+/* Slabs of two RUN_BLOCK_SIZE blocks (class 32 KiB: sixteen pages each, the
+ * largest slabs, which never double), mapped one after the other; the thread keeps both blocks of every fifth
  * slab and frees the rest, so the cache holds runs of adjacent empty slabs
  * between slabs in use. */
-enum { RUN_SLABS = 40, RUN_BLOCK_SIZE = 16000, RUN_CLASS_SIZE = 16384, RUN_KEEP_EVERY = 5 };
+enum { RUN_SLABS = 40, RUN_BLOCK_SIZE = 32000, RUN_CLASS_SIZE = 32768, RUN_KEEP_EVERY = 5 };
 static void *run_blocks[2 * RUN_SLABS];
 
 static void *run_slabs_thread(void *arg)
@@ -949,10 +949,11 @@ static void test_realloc_peak(void)
 /* Slab growth: on a fresh thread, 200 blocks of 2 KiB and then of 8 KiB,
  * allocated one by one; the largest single step up in held bytes is the
  * largest slab mapped. Slabs of blocks up to a page double as the heap holds
- * more of them (steps of 32 KiB and more); slabs of bigger blocks keep their
- * base size (4 pages for two 8 KiB blocks), and only a few steps, at most
- * what a descriptor chunk or page-map node takes, go beyond it. */
-static size_t largest_step(size_t size, int count, int *beyond)
+ * more of them (steps of 32 KiB and more); slabs of bigger blocks double
+ * once (from 4 pages for two 8 KiB blocks to 8 pages), and only a few
+ * steps, at most what a descriptor chunk or page-map node takes, go beyond
+ * that: *beyond counts the steps above `limit` bytes. */
+static size_t largest_step(size_t size, int count, size_t limit, int *beyond)
 {
     static void *blocks[200];
     size_t before = mallinfo2().arena, largest = 0;
@@ -964,7 +965,7 @@ static size_t largest_step(size_t size, int count, int *beyond)
         size_t held = mallinfo2().arena;
         if (held > before && held - before > largest)
             largest = held - before;
-        if (held > before && held - before > 16 * API_KIB)
+        if (held > before && held - before > limit)
             (*beyond)++;
         before = held;
     }
@@ -978,15 +979,18 @@ static size_t largest_step(size_t size, int count, int *beyond)
 static void *slab_growth_thread(void *arg)
 {
     int beyond_small, beyond_big;
-    size_t small_step = largest_step(2048, 200, &beyond_small);
-    size_t big_step = largest_step(8192, 200, &beyond_big);
-    printf("FIGURES: slab_growth largest_step_2k=%zu largest_step_8k=%zu steps_beyond_16k_8k=%d\n",
+    size_t small_step = largest_step(2048, 200, 16 * API_KIB, &beyond_small);
+    size_t big_step = largest_step(8192, 200, 32 * API_KIB, &beyond_big);
+    printf("FIGURES: slab_growth largest_step_2k=%zu largest_step_8k=%zu steps_beyond_32k_8k=%d\n",
            small_step, big_step, beyond_big);
     CHECKF(small_step >= 32 * API_KIB,
            "2 KiB blocks: largest slab %zu bytes; slabs of small blocks should double", small_step);
+    CHECKF(big_step >= 32 * API_KIB,
+           "8 KiB blocks: largest slab %zu bytes; slabs of blocks above a page should double once",
+           big_step);
     CHECKF(beyond_big <= 2,
-           "8 KiB blocks: %d slabs beyond 16 KiB (largest %zu); slabs of blocks above a page "
-           "should keep their base size",
+           "8 KiB blocks: %d slabs beyond 32 KiB (largest %zu); slabs of blocks above a page "
+           "should double only once",
            beyond_big, big_step);
     return arg;
 }
