@@ -26,7 +26,9 @@
  *     (mm_large_move) rather than copy them while holding both.
  * (Figures: docs/DECISIONS.md, "Large blocks and huge pages".)
  * Everything is under one spin lock, taken only on the large path (which
- * maps or unmaps anyway); all operations are O(MM_LARGE_CACHE_SLOTS).
+ * maps or unmaps anyway); all operations are O(MM_LARGE_CACHE_SLOTS), over
+ * an array of the cached regions' lengths that the lock's holder reads in
+ * one sweep, not the regions' descriptors.
  */
 #include "core/large.h"
 #include "core/identity.h"
@@ -40,14 +42,30 @@
 #define MM_LARGE_CACHE_SLOTS 128
 #define MM_LARGE_CACHE_BASE ((size_t)256 << 10)
 
+/* A cached region, with its length copied beside it. */
+typedef struct {
+    size_t bytes;
+    mm_span *span;
+} large_cached;
+
 static struct {
     mm_lock lock;
-    mm_span *head;     /* most recently freed first, linked by ->next */
     unsigned count;
-    size_t bytes;
+    large_cached cached[MM_LARGE_CACHE_SLOTS]; /* the first count, oldest first */
+    size_t bytes;      /* the cached regions' */
     size_t live_bytes; /* bytes of large blocks in use */
     mm_retention retention; /* of live_bytes */
 } large = {.lock = MM_LOCK_INITIALIZER(MM_LOCK_LARGE_CACHE)};
+
+/* Take `n` cached regions out from index `from` on, keeping the others'
+ * order. Under the lock. */
+static void cached_remove(unsigned from, unsigned n)
+{
+    MM_ASSERT(from + n <= large.count);
+    for (unsigned i = from; i + n < large.count; i++)
+        large.cached[i] = large.cached[i + n];
+    large.count -= n;
+}
 
 /* The smallest cached region that holds `bytes` in at most twice as many;
  * else, for a request of huge pages, the smallest bigger one, cut to the
@@ -58,27 +76,32 @@ static mm_span *large_cache_take(size_t bytes, size_t *tail_bytes)
 {
     size_t huge = mm_prim_huge_page_bytes();
     bool may_cut = huge != 0 && bytes >= huge;
-    mm_span **best = NULL, **cut = NULL;
-    for (mm_span **link = &large.head; *link != NULL; link = &(*link)->next) {
-        mm_span *span = *link;
-        if (span->bytes < bytes)
+    /* Of regions of the same length, the most recently freed (<=). */
+    size_t best_bytes = SIZE_MAX, cut_bytes = SIZE_MAX;
+    unsigned best = MM_LARGE_CACHE_SLOTS, cut = MM_LARGE_CACHE_SLOTS;
+    for (unsigned i = 0; i < large.count; i++) {
+        size_t region = large.cached[i].bytes;
+        if (region < bytes)
             continue;
-        if (span->bytes / 2 <= bytes) {
-            if (best == NULL || span->bytes < (*best)->bytes)
-                best = link;
-        } else if (may_cut && (cut == NULL || span->bytes < (*cut)->bytes)) {
-            cut = link;
+        if (region / 2 <= bytes) {
+            if (region <= best_bytes) {
+                best = i;
+                best_bytes = region;
+            }
+        } else if (may_cut && region <= cut_bytes) {
+            cut = i;
+            cut_bytes = region;
         }
     }
-    bool cutting = best == NULL && cut != NULL;
+    bool cutting = best == MM_LARGE_CACHE_SLOTS && cut != MM_LARGE_CACHE_SLOTS;
     if (cutting)
         best = cut;
     *tail_bytes = 0;
-    if (best == NULL)
+    if (best == MM_LARGE_CACHE_SLOTS)
         return NULL;
-    mm_span *span = *best;
-    *best = span->next;
-    large.count--;
+    mm_span *span = large.cached[best].span;
+    MM_ASSERT(span->bytes == large.cached[best].bytes);
+    cached_remove(best, 1);
     large.bytes -= span->bytes;
     if (cutting) {
         size_t keep = (bytes + huge - 1) & ~(huge - 1);
@@ -142,18 +165,15 @@ static void live_add(size_t bytes, const mm_span *replacing)
 static mm_span *large_cache_drop(size_t extra_bytes, size_t limit)
 {
     mm_span *dropped = NULL;
-    while (large.head != NULL &&
-           (large.count >= MM_LARGE_CACHE_SLOTS || large.bytes + extra_bytes > limit)) {
-        mm_span **link = &large.head;
-        while ((*link)->next != NULL)
-            link = &(*link)->next;
-        mm_span *oldest = *link;
-        *link = NULL;
-        large.count--;
+    unsigned n = 0;
+    while (n < large.count &&
+           (large.count - n >= MM_LARGE_CACHE_SLOTS || large.bytes + extra_bytes > limit)) {
+        mm_span *oldest = large.cached[n++].span;
         large.bytes -= oldest->bytes;
         oldest->next = dropped;
         dropped = oldest;
     }
+    cached_remove(0, n);
     return dropped;
 }
 
@@ -264,9 +284,8 @@ bool mm_large_free(mm_span *span, bool outgrown)
         /* An over-aligned block that fell at the base leaves the whole
          * region usable by the next one. */
         span->end = span->base + span->bytes;
-        span->next = large.head;
-        large.head = span;
-        large.count++;
+        MM_ASSERT(large.count < MM_LARGE_CACHE_SLOTS);
+        large.cached[large.count++] = (large_cached){.bytes = span->bytes, .span = span};
         large.bytes += span->bytes;
     }
     mm_lock_release(&large.lock);
@@ -281,16 +300,18 @@ void mm_large_verify(mm_verifier *v)
     unsigned count = 0;
     size_t bytes = 0;
     mm_lock_acquire(&large.lock);
-    for (mm_span *span = large.head; span != NULL && count <= MM_LARGE_CACHE_SLOTS; span = span->next) {
-        if (span->kind != MM_SPAN_LARGE ||
+    for (; count < large.count && count < MM_LARGE_CACHE_SLOTS; count++) {
+        const mm_span *span = large.cached[count].span;
+        if (span->kind != MM_SPAN_LARGE || span->bytes != large.cached[count].bytes ||
             atomic_load_explicit(&span->thread_free, memory_order_relaxed) != 0 ||
             mm_pagemap_lookup(span->block_start) != span)
-            mm_verify_fail(v, "cached large region: wrong kind, handed out, or not in the page map",
+            mm_verify_fail(v,
+                           "cached large region: wrong kind or length, handed out, or not in the "
+                           "page map",
                            span->base);
-        count++;
         bytes += span->bytes;
     }
-    if (count != large.count || bytes != large.bytes || count > MM_LARGE_CACHE_SLOTS)
+    if (count != large.count || bytes != large.bytes)
         mm_verify_fail(v, "large-block cache count or bytes wrong", &large);
     mm_lock_release(&large.lock);
 }
@@ -298,8 +319,11 @@ void mm_large_verify(mm_verifier *v)
 void mm_large_cache_flush(void)
 {
     mm_lock_acquire(&large.lock);
-    mm_span *list = large.head;
-    large.head = NULL;
+    mm_span *list = NULL;
+    for (unsigned i = 0; i < large.count; i++) {
+        large.cached[i].span->next = list;
+        list = large.cached[i].span;
+    }
     large.count = 0;
     large.bytes = 0;
     mm_retention_reset(&large.retention, large.live_bytes);
