@@ -420,7 +420,12 @@ static void slab_parked_emptied(mm_heap *heap, mm_span *span, uint64_t taken)
  * blocks (at least span->unfull_free) free again, for slab_parked_unfull. */
 static inline bool slab_unfull_due(const mm_span *span)
 {
-    return span->parked == MM_PARKED_FULL && span->capacity - span->used >= span->unfull_free;
+    /* One compare, rarely true, not a branch on parked full or not, which is
+     * a coin toss under random frees: a slab not parked full gets a threshold
+     * above any count of free blocks (capacity < 2^31). */
+    MM_ASSERT(span->capacity < (uint32_t)1 << 31);
+    uint32_t threshold = span->unfull_free | (uint32_t)(span->parked != MM_PARKED_FULL) << 31;
+    return span->capacity - span->used >= threshold;
 }
 
 /* The owner freed a block into parked `span`, which it had parked full,
