@@ -63,17 +63,11 @@ static __attribute__((noinline)) void *malloc_large_any(size_t size, size_t alig
     return malloc_large(size, alignment, NULL, &fresh);
 }
 
-/* The table's sizes are tested first: one compare on their path. */
 void *mm_malloc(size_t size)
 {
-    unsigned c;
-    if (MM_LIKELY(size <= MM_CLASS_TABLE_MAX))
-        c = mm_size_class_table(size);
-    else if (size <= MM_SMALL_MAX)
-        c = mm_size_class_above_128(size);
-    else
+    if (MM_UNLIKELY(size > MM_SMALL_MAX))
         return malloc_large_any(size, MM_PAGE_SIZE);
-    return malloc_class(c);
+    return malloc_class(mm_size_class(size));
 }
 
 void *mm_calloc(size_t count, size_t size)

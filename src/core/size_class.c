@@ -4,36 +4,45 @@
  */
 #include "core/size_class.h"
 
-/* The class of a request of `s` bytes, s <= MM_CLASS_TABLE_MAX, as a
- * constant expression: mm_size_class's arithmetic with the logarithm of
- * s - 1 (7, 8 or 9 above 128) spelled out. */
-#define MM_TABLE_LOG2(x) ((x) >= 512 ? 9 : (x) >= 256 ? 8 : 7)
+/* The class of a request of `s` bytes, s <= MM_SMALL_MAX, as a constant
+ * expression: up to 128, (s - 1) / 16; above, with L the logarithm of s - 1
+ * (7 to 14, spelled out), 8 + 4 (L - 7) plus the two bits of s - 1 below
+ * its top bit (four classes per doubling). */
+#define MM_TABLE_LOG2(x)                                                                       \
+    ((x) >= 16384 ? 14 : (x) >= 8192 ? 13 : (x) >= 4096 ? 12 : (x) >= 2048 ? 11               \
+     : (x) >= 1024 ? 10 : (x) >= 512 ? 9 : (x) >= 256 ? 8 : 7)
 #define MM_TABLE_CLASS(s)                                                                      \
-    ((s) <= 16    ? 0                                                                          \
-     : (s) <= 128 ? ((s) - 1) >> 4                                                             \
-                  : 8 + 4 * (MM_TABLE_LOG2((s) - 1) - 7) + ((((s) - 1) >> (MM_TABLE_LOG2((s) - 1) - 2)) & 3))
+    ((uint8_t)((s) <= 16    ? 0                                                                \
+               : (s) <= 128 ? ((s) - 1) >> 4                                                   \
+                            : 8 + 4 * (MM_TABLE_LOG2((s) - 1) - 7) +                           \
+                                  ((((s) - 1) >> (MM_TABLE_LOG2((s) - 1) - 2)) & 3)))
 
 /* Entry i: the class of a request of 16 i bytes, which is also the class of
- * every request of 16 (i - 1) + 1 .. 16 i bytes (class boundaries up to
- * MM_CLASS_TABLE_MAX are multiples of 16). */
-const uint8_t mm_class_table[MM_CLASS_TABLE_MAX / 16 + 1] = {
-    MM_TABLE_CLASS(0), MM_TABLE_CLASS(16), MM_TABLE_CLASS(32), MM_TABLE_CLASS(48),
-    MM_TABLE_CLASS(64), MM_TABLE_CLASS(80), MM_TABLE_CLASS(96), MM_TABLE_CLASS(112),
-    MM_TABLE_CLASS(128), MM_TABLE_CLASS(144), MM_TABLE_CLASS(160), MM_TABLE_CLASS(176),
-    MM_TABLE_CLASS(192), MM_TABLE_CLASS(208), MM_TABLE_CLASS(224), MM_TABLE_CLASS(240),
-    MM_TABLE_CLASS(256), MM_TABLE_CLASS(272), MM_TABLE_CLASS(288), MM_TABLE_CLASS(304),
-    MM_TABLE_CLASS(320), MM_TABLE_CLASS(336), MM_TABLE_CLASS(352), MM_TABLE_CLASS(368),
-    MM_TABLE_CLASS(384), MM_TABLE_CLASS(400), MM_TABLE_CLASS(416), MM_TABLE_CLASS(432),
-    MM_TABLE_CLASS(448), MM_TABLE_CLASS(464), MM_TABLE_CLASS(480), MM_TABLE_CLASS(496),
-    MM_TABLE_CLASS(512), MM_TABLE_CLASS(528), MM_TABLE_CLASS(544), MM_TABLE_CLASS(560),
-    MM_TABLE_CLASS(576), MM_TABLE_CLASS(592), MM_TABLE_CLASS(608), MM_TABLE_CLASS(624),
-    MM_TABLE_CLASS(640), MM_TABLE_CLASS(656), MM_TABLE_CLASS(672), MM_TABLE_CLASS(688),
-    MM_TABLE_CLASS(704), MM_TABLE_CLASS(720), MM_TABLE_CLASS(736), MM_TABLE_CLASS(752),
-    MM_TABLE_CLASS(768), MM_TABLE_CLASS(784), MM_TABLE_CLASS(800), MM_TABLE_CLASS(816),
-    MM_TABLE_CLASS(832), MM_TABLE_CLASS(848), MM_TABLE_CLASS(864), MM_TABLE_CLASS(880),
-    MM_TABLE_CLASS(896), MM_TABLE_CLASS(912), MM_TABLE_CLASS(928), MM_TABLE_CLASS(944),
-    MM_TABLE_CLASS(960), MM_TABLE_CLASS(976), MM_TABLE_CLASS(992), MM_TABLE_CLASS(1008),
-    MM_TABLE_CLASS(1024)};
+ * every request of 16 (i - 1) + 1 .. 16 i bytes (every class size is a
+ * multiple of 16). Entries 16 i to 16 i + 15 at a time, 2048 of them, and
+ * the last (32 KiB). */
+#define MM_TABLE_16(i)                                                                         \
+    MM_TABLE_CLASS(16 * (16 * (i) + 0)), MM_TABLE_CLASS(16 * (16 * (i) + 1)),                    \
+    MM_TABLE_CLASS(16 * (16 * (i) + 2)), MM_TABLE_CLASS(16 * (16 * (i) + 3)),                    \
+    MM_TABLE_CLASS(16 * (16 * (i) + 4)), MM_TABLE_CLASS(16 * (16 * (i) + 5)),                    \
+    MM_TABLE_CLASS(16 * (16 * (i) + 6)), MM_TABLE_CLASS(16 * (16 * (i) + 7)),                    \
+    MM_TABLE_CLASS(16 * (16 * (i) + 8)), MM_TABLE_CLASS(16 * (16 * (i) + 9)),                    \
+    MM_TABLE_CLASS(16 * (16 * (i) + 10)), MM_TABLE_CLASS(16 * (16 * (i) + 11)),                  \
+    MM_TABLE_CLASS(16 * (16 * (i) + 12)), MM_TABLE_CLASS(16 * (16 * (i) + 13)),                  \
+    MM_TABLE_CLASS(16 * (16 * (i) + 14)), MM_TABLE_CLASS(16 * (16 * (i) + 15))
+#define MM_TABLE_256(i)                                                                        \
+    MM_TABLE_16(16 * (i) + 0), MM_TABLE_16(16 * (i) + 1), MM_TABLE_16(16 * (i) + 2),              \
+    MM_TABLE_16(16 * (i) + 3), MM_TABLE_16(16 * (i) + 4), MM_TABLE_16(16 * (i) + 5),              \
+    MM_TABLE_16(16 * (i) + 6), MM_TABLE_16(16 * (i) + 7), MM_TABLE_16(16 * (i) + 8),              \
+    MM_TABLE_16(16 * (i) + 9), MM_TABLE_16(16 * (i) + 10), MM_TABLE_16(16 * (i) + 11),            \
+    MM_TABLE_16(16 * (i) + 12), MM_TABLE_16(16 * (i) + 13), MM_TABLE_16(16 * (i) + 14),           \
+    MM_TABLE_16(16 * (i) + 15)
+
+_Static_assert(MM_SMALL_MAX == 2048 * 16, "the table below has an entry per 16 bytes");
+const uint8_t mm_class_table[MM_SMALL_MAX / 16 + 1] = {
+    MM_TABLE_256(0), MM_TABLE_256(1), MM_TABLE_256(2), MM_TABLE_256(3),
+    MM_TABLE_256(4), MM_TABLE_256(5), MM_TABLE_256(6), MM_TABLE_256(7),
+    MM_TABLE_CLASS(MM_SMALL_MAX)};
 
 /* The base page counts, without and with retention, by class, found on
  * first use; 0: not yet. Relaxed: threads that race store the same value. */

@@ -21,33 +21,17 @@
 
 #include "core/types.h"
 
-/* The class of a request of `size` bytes, 129 .. MM_SMALL_MAX: four classes
- * per doubling. */
-static inline unsigned mm_size_class_above_128(size_t size)
-{
-    size_t x = size - 1;
-    unsigned log2 = 63u - (unsigned)__builtin_clzll((unsigned long long)x);
-    return 8 + 4 * (log2 - 7) + (unsigned)((x >> (log2 - 2)) & 3);
-}
-
-/* Requests up to MM_CLASS_TABLE_MAX bytes find their class in a table of
- * one byte per 16 bytes of size (size_class.c): three instructions on the
- * fast path. Every class boundary up to there is a multiple of 16. */
-#define MM_CLASS_TABLE_MAX ((size_t)1024)
-extern const uint8_t mm_class_table[MM_CLASS_TABLE_MAX / 16 + 1];
-
-/* The class of a request of `size` <= MM_CLASS_TABLE_MAX bytes. */
-static inline unsigned mm_size_class_table(size_t size)
-{
-    return mm_class_table[(size + 15) >> 4];
-}
+/* Every request up to MM_SMALL_MAX bytes finds its class in a table of one
+ * byte per 16 bytes of size (size_class.c, 2 KiB): three instructions and
+ * no branch on the size, which random sizes would mispredict (every class
+ * size is a multiple of 16). */
+extern const uint8_t mm_class_table[MM_SMALL_MAX / 16 + 1];
 
 /* The class of a request of `size` <= MM_SMALL_MAX bytes. */
 static inline unsigned mm_size_class(size_t size)
 {
-    if (MM_LIKELY(size <= MM_CLASS_TABLE_MAX))
-        return mm_size_class_table(size);
-    return mm_size_class_above_128(size);
+    MM_ASSERT(size <= MM_SMALL_MAX);
+    return mm_class_table[(size + 15) >> 4];
 }
 
 /* The block size of class `c`. */
