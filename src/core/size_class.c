@@ -21,15 +21,12 @@
  * every request of 16 (i - 1) + 1 .. 16 i bytes (every class size is a
  * multiple of 16). Entries 16 i to 16 i + 15 at a time, 2048 of them, and
  * the last (32 KiB). */
+#define MM_TABLE_ENTRY(i, k) MM_TABLE_CLASS((size_t)16 * (16 * (size_t)(i) + (k)))
 #define MM_TABLE_16(i)                                                                         \
-    MM_TABLE_CLASS(16 * (16 * (i) + 0)), MM_TABLE_CLASS(16 * (16 * (i) + 1)),                    \
-    MM_TABLE_CLASS(16 * (16 * (i) + 2)), MM_TABLE_CLASS(16 * (16 * (i) + 3)),                    \
-    MM_TABLE_CLASS(16 * (16 * (i) + 4)), MM_TABLE_CLASS(16 * (16 * (i) + 5)),                    \
-    MM_TABLE_CLASS(16 * (16 * (i) + 6)), MM_TABLE_CLASS(16 * (16 * (i) + 7)),                    \
-    MM_TABLE_CLASS(16 * (16 * (i) + 8)), MM_TABLE_CLASS(16 * (16 * (i) + 9)),                    \
-    MM_TABLE_CLASS(16 * (16 * (i) + 10)), MM_TABLE_CLASS(16 * (16 * (i) + 11)),                  \
-    MM_TABLE_CLASS(16 * (16 * (i) + 12)), MM_TABLE_CLASS(16 * (16 * (i) + 13)),                  \
-    MM_TABLE_CLASS(16 * (16 * (i) + 14)), MM_TABLE_CLASS(16 * (16 * (i) + 15))
+    MM_TABLE_ENTRY(i, 0), MM_TABLE_ENTRY(i, 1), MM_TABLE_ENTRY(i, 2), MM_TABLE_ENTRY(i, 3),     \
+    MM_TABLE_ENTRY(i, 4), MM_TABLE_ENTRY(i, 5), MM_TABLE_ENTRY(i, 6), MM_TABLE_ENTRY(i, 7),     \
+    MM_TABLE_ENTRY(i, 8), MM_TABLE_ENTRY(i, 9), MM_TABLE_ENTRY(i, 10), MM_TABLE_ENTRY(i, 11),   \
+    MM_TABLE_ENTRY(i, 12), MM_TABLE_ENTRY(i, 13), MM_TABLE_ENTRY(i, 14), MM_TABLE_ENTRY(i, 15)
 #define MM_TABLE_256(i)                                                                        \
     MM_TABLE_16(16 * (i) + 0), MM_TABLE_16(16 * (i) + 1), MM_TABLE_16(16 * (i) + 2),              \
     MM_TABLE_16(16 * (i) + 3), MM_TABLE_16(16 * (i) + 4), MM_TABLE_16(16 * (i) + 5),              \
@@ -38,7 +35,7 @@
     MM_TABLE_16(16 * (i) + 12), MM_TABLE_16(16 * (i) + 13), MM_TABLE_16(16 * (i) + 14),           \
     MM_TABLE_16(16 * (i) + 15)
 
-_Static_assert(MM_SMALL_MAX == 2048 * 16, "the table below has an entry per 16 bytes");
+_Static_assert(MM_SMALL_MAX == (size_t)2048 * 16, "the table below has an entry per 16 bytes");
 const uint8_t mm_class_table[MM_SMALL_MAX / 16 + 1] = {
     MM_TABLE_256(0), MM_TABLE_256(1), MM_TABLE_256(2), MM_TABLE_256(3),
     MM_TABLE_256(4), MM_TABLE_256(5), MM_TABLE_256(6), MM_TABLE_256(7),
