@@ -72,8 +72,11 @@ static inline void mm_heap_count(_Atomic uint64_t *counter)
 #endif
 }
 
-static inline void *mm_heap_malloc(mm_heap *heap, unsigned c)
+/* `c` is a size_t so that current[c] and mallocs[c] share one index register
+ * (an unsigned index cost a widening and an add: one instruction a malloc). */
+static inline void *mm_heap_malloc(mm_heap *heap, size_t c)
 {
+    MM_ASSERT(c < MM_CLASS_COUNT);
     mm_span *span = heap->current[c];
     mm_block *block = span->free;
     if (MM_LIKELY(block != NULL)) {
@@ -84,7 +87,7 @@ static inline void *mm_heap_malloc(mm_heap *heap, unsigned c)
         mm_heap_count(&heap->mallocs[c]);
         return block;
     }
-    return mm_heap_malloc_slow(heap, c);
+    return mm_heap_malloc_slow(heap, (unsigned)c);
 }
 
 /* Values of span->parked. */
