@@ -1,8 +1,10 @@
 #!/bin/sh
 # pair.sh: ns and instructions per malloc+free pair at 16 and 64 bytes, for
 # glibc, the mymalloc library and the M5 drop-in, in one run. Needs `make`
-# first, and valgrind for the instruction counts (n/a for the M5 drop-in:
-# valgrind cannot decode the RDPID instruction it finds its CPU with).
+# first, and valgrind for the instruction counts (the M5 drop-in's is that
+# of its RDTSCP path: valgrind's virtual CPU does not offer RDPID, which the
+# drop-in uses natively where the CPU has it; a valgrind that offered it
+# without decoding it would make the count n/a).
 set -eu
 cd "$(dirname "$0")/.."
 out=build/bench
