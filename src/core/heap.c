@@ -188,7 +188,7 @@ static void bin_activate_next(mm_heap *heap, unsigned c)
     }
     if (span->parked) {
         mm_remote_unpark(span);
-        span->parked = 0;
+        mm_span_set_parked(span, 0);
     }
     if (bin->kept_empty == span)
         bin->kept_empty = NULL;
@@ -361,7 +361,7 @@ static bool slab_park_full(mm_heap *heap, mm_span *span, unsigned c)
     if (parked) {
         list_remove(heap, span);
         list_add(heap, span, MM_LIST_FULL, LIST_HEAD);
-        span->parked = MM_PARKED_FULL;
+        mm_span_set_parked(span, MM_PARKED_FULL);
         bin_activate_next(heap, c);
     }
     mm_lock_release(&heap->lists_lock);
@@ -409,7 +409,7 @@ static void slab_parked_emptied(mm_heap *heap, mm_span *span, uint64_t taken)
         mm_remote_repark_empty(span);
         bin->kept_empty = span;
     } else {
-        span->parked = 0;
+        mm_span_set_parked(span, 0);
         bin_forget(heap, span);
         mm_cache_put(heap, span);
     }
@@ -421,11 +421,10 @@ static void slab_parked_emptied(mm_heap *heap, mm_span *span, uint64_t taken)
 static inline bool slab_unfull_due(const mm_span *span)
 {
     /* One compare, rarely true, not a branch on parked full or not, which is
-     * a coin toss under random frees: a slab not parked full gets a threshold
-     * above any count of free blocks (capacity < 2^31). */
-    MM_ASSERT(span->capacity < (uint32_t)1 << 31);
-    uint32_t threshold = span->unfull_free | (uint32_t)(span->parked != MM_PARKED_FULL) << 31;
-    return span->capacity - span->used >= threshold;
+     * a coin toss under random frees: a slab not parked full has
+     * unfull_below 0 (mm_span_set_parked). */
+    MM_ASSERT(span->unfull_below == mm_span_unfull_below(span, span->parked));
+    return span->used < span->unfull_below;
 }
 
 /* The owner freed a block into parked `span`, which it had parked full,
@@ -442,7 +441,7 @@ static void slab_parked_unfull(mm_heap *heap, mm_span *span)
     mm_remote_clear_full(span);
     list_remove(heap, span);
     list_add(heap, span, MM_LIST_PARTIAL, LIST_SECOND);
-    span->parked = MM_PARKED;
+    mm_span_set_parked(span, MM_PARKED);
     if (heap->bins[c].partial == span)
         bin_activate_next(heap, c);
     mm_lock_release(&heap->lists_lock);

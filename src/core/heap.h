@@ -90,10 +90,6 @@ static inline void *mm_heap_malloc(mm_heap *heap, size_t c)
     return mm_heap_malloc_slow(heap, (unsigned)c);
 }
 
-/* Values of span->parked. */
-#define MM_PARKED 1      /* on the partial or ready list, not current */
-#define MM_PARKED_FULL 2 /* on the full or ready list, as far as the owner knows */
-
 /* Free `block` of `span`, which `heap` owns. */
 static inline void mm_heap_free_local(mm_heap *heap, mm_span *span, mm_block *block)
 {

@@ -204,7 +204,7 @@ void mm_remote_repark_empty(mm_span *span)
 bool mm_remote_abandon(mm_span *span)
 {
     MM_ASSERT(span->list == MM_LIST_NONE && span->local_free == NULL);
-    span->parked = 0;
+    mm_span_set_parked(span, 0);
     atomic_store_explicit(&span->published_used, span->used, memory_order_relaxed);
     unsigned c = span->size_class;
     mm_lock_acquire(&abandoned_pool[c].lock);

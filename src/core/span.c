@@ -160,7 +160,7 @@ mm_span *mm_span_create(size_t bytes, size_t align, size_t mapped_pages)
                 (char *)(((uintptr_t)base + align - 1) & ~(uintptr_t)(align - 1)));
     span->next = span->prev = NULL;
     span->list = MM_LIST_NONE;
-    span->parked = 0;
+    mm_span_set_parked(span, 0);
     atomic_init(&span->owner, NULL);
     atomic_init(&span->thread_free, 0);
     atomic_init(&span->published_used, 0);
@@ -261,7 +261,7 @@ void mm_slab_format(mm_span *span, unsigned c)
     span->free = NULL;
     span->local_free = NULL;
     span->used = 0;
-    span->parked = 0;
+    mm_span_set_parked(span, 0);
     span->retire_empty = span->bytes > mm_slab_keep_empty_bytes();
     span->unfull_free = (uint16_t)(span->capacity >= 8 ? span->capacity / 4 : 1);
     atomic_store_explicit(&span->thread_free, 0, memory_order_relaxed);

@@ -36,6 +36,24 @@ void mm_span_destroy_list(mm_span *list);
  * region went, so that nobody finds the span at addresses mapped anew. */
 void mm_span_forget(mm_span *span);
 
+/* Values of span->parked. */
+#define MM_PARKED 1      /* on the partial or ready list, not current */
+#define MM_PARKED_FULL 2 /* on the full or ready list, as far as the owner knows */
+
+/* The unfull_below of `span` when its `parked` is `parked`. */
+static inline uint32_t mm_span_unfull_below(const mm_span *span, uint8_t parked)
+{
+    return parked == MM_PARKED_FULL ? span->capacity - span->unfull_free + 1 : 0;
+}
+
+/* Set `parked` (owner-only) and the unfull_below it implies, so that a free
+ * into a parked slab tests for its turn back to partial with one compare. */
+static inline void mm_span_set_parked(mm_span *span, uint8_t parked)
+{
+    span->parked = parked;
+    span->unfull_below = mm_span_unfull_below(span, parked);
+}
+
 /* Whether `ptr` is the start of a block of slab `span` that was ever handed
  * out: below the slab's bump pointer, and its offset a multiple of the
  * block size, told by one multiplication with the reciprocal R =

@@ -131,6 +131,11 @@ typedef struct mm_span {
     uint8_t retire_empty;   /* larger than mm_slab_keep_empty_bytes(): leaves
                                its heap when its last block comes back while
                                it is current (set by mm_slab_format) */
+    uint32_t unfull_below;  /* parked full: a free that leaves `used` below
+                               this has unfull_free blocks free again
+                               (capacity - unfull_free + 1); else 0, which no
+                               count is below. Kept with `parked` by
+                               mm_span_set_parked */
     /* List links: a heap's bin (owner), the abandoned pool, the large cache
      * or an empty cache, whichever the span is on. */
     struct mm_span *next;
