@@ -179,10 +179,12 @@ static mm_span *verify_bin_list(mm_verifier *v, const mm_heap *heap, unsigned c,
         }
         *bytes += span->bytes;
         verify_slab_pages(v, span);
-        if (is_user && span->unfull_below != mm_span_unfull_below(span, span->parked))
-            mm_verify_fail(v, "a slab's unfull_below does not follow its parked state", span->base);
-        if (is_user)
+        if (is_user) {
+            if (span->unfull_below != mm_span_unfull_below(span, span->parked))
+                mm_verify_fail(v, "a slab's unfull_below does not follow its parked state",
+                               span->base);
             verify_slab_blocks(v, span);
+        }
     }
     return prev;
 }
