@@ -11,6 +11,7 @@
 #include "core/pagemap.h"
 #include "core/span.h"
 #include "core/types.h"
+#include "platform/track.h"
 
 #define MM_IDENTITY_ENTER_MAY_FAIL 0
 
@@ -40,8 +41,12 @@ static inline bool mm_free_lookup_quick(const void *ptr, mm_span **span)
     return true;
 }
 
+/* While memcheck may watch (platform/track.h), nothing is remembered: the
+ * hosted free's test for it rides on the quick lookup's miss. */
 static inline mm_span *mm_free_lookup(const void *ptr)
 {
+    if (MM_UNLIKELY(mm_track_memcheck_possible()))
+        return mm_pagemap_lookup(ptr);
     return mm_pagemap_lookup_remember(&mm_thread_heap->leaf_hint, ptr);
 }
 

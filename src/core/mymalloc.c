@@ -34,20 +34,6 @@ static void *fail(enum mm_error error)
 
 /* ---- allocation ---------------------------------------------------------- */
 
-static inline void *malloc_class(unsigned c)
-{
-    mm_heap *heap = mm_heap_enter();
-    if (MM_IDENTITY_ENTER_MAY_FAIL && MM_UNLIKELY(heap == NULL))
-        return fail(MM_ERROR_NO_MEMORY);
-    void *block = mm_heap_malloc(heap, c);
-    mm_heap_leave(heap);
-    if (MM_UNLIKELY(block == NULL))
-        return fail(MM_ERROR_NO_MEMORY);
-    if (MM_TRACK_CORE_BLOCKS)
-        mm_track_block_out(NULL, block, mm_class_size(c), false);
-    return block;
-}
-
 static void *malloc_large(size_t size, size_t alignment, const mm_span *replacing, bool *fresh)
 {
     mm_trim_if_alone();
@@ -67,7 +53,7 @@ void *mm_malloc(size_t size)
 {
     if (MM_UNLIKELY(size > MM_SMALL_MAX))
         return malloc_large_any(size, MM_PAGE_SIZE);
-    return malloc_class(mm_size_class(size));
+    return mm_malloc_class(mm_size_class(size));
 }
 
 void *mm_calloc(size_t count, size_t size)
@@ -76,7 +62,7 @@ void *mm_calloc(size_t count, size_t size)
     if (__builtin_mul_overflow(count, size, &bytes))
         return fail(MM_ERROR_NO_MEMORY);
     bool fresh = false;
-    void *block = bytes <= MM_SMALL_MAX ? malloc_class(mm_size_class(bytes))
+    void *block = bytes <= MM_SMALL_MAX ? mm_malloc_class(mm_size_class(bytes))
                                         : malloc_large(bytes, MM_PAGE_SIZE, NULL, &fresh);
     if (block != NULL && !(fresh && mm_prim_maps_zeroed()))
         mm_zero(block, bytes);
@@ -107,7 +93,7 @@ void *mm_aligned_alloc(size_t alignment, size_t size)
     if (alignment <= MM_PAGE_SIZE) {
         unsigned c = aligned_class(size, alignment);
         if (c < MM_CLASS_COUNT)
-            return malloc_class(c);
+            return mm_malloc_class(c);
     }
     return malloc_large_any(size, alignment);
 }
@@ -140,40 +126,21 @@ size_t mm_usable_size(void *ptr)
 
 /* ---- free ------------------------------------------------------------------ */
 
-/* ASan builds (platform/track.h): a small block is poisoned while free, but
- * for its link and mark, which the core reads. */
-static inline void track_small_freed(const mm_span *span, mm_block *block)
-{
-    if (MM_TRACK_CORE_BLOCKS)
-        mm_track_noaccess((char *)block + MM_TRACK_CORE_HEADER,
-                          span->block_size - MM_TRACK_CORE_HEADER);
-}
-
 /* A block of slab `span`, which `user` (the caller's heap, or the heap it
  * locked) owns, judged by check.c before it is freed: every block for
  * myfree_checked (`checked`), only a marked one otherwise. 0 when freed;
  * -1, reported unless `checked`, when not live. */
-static __attribute__((noinline)) int free_owned_judged(mm_heap *user, mm_span *span,
-                                                       mm_block *block, bool checked)
+int mm_free_owned_judged(mm_heap *user, mm_span *span, mm_block *block, bool checked)
 {
     enum mm_block_state state = mm_check_slab_block(user, span, block);
     if (state == MM_BLOCK_LIVE) {
-        track_small_freed(span, block);
+        mm_track_small_freed(span, block);
         mm_heap_free_local(user, span, block);
         return 0;
     }
     if (!checked)
         mm_prim_bad_pointer(block, state == MM_BLOCK_FREE ? "double free" : "invalid pointer");
     return -1;
-}
-
-static inline int free_owned(mm_heap *user, mm_span *span, mm_block *block, bool checked)
-{
-    if (MM_UNLIKELY(checked || (MM_FREE_JUDGES_OWN_BLOCKS && mm_block_marked_free(block))))
-        return free_owned_judged(user, span, block, checked);
-    track_small_freed(span, block);
-    mm_heap_free_local(user, span, block);
-    return 0;
 }
 
 /* Free a block that is not the caller's own: a large block, or a block of
@@ -201,13 +168,11 @@ static bool free_other(mm_span *span, void *ptr, bool checked, const char **prob
             return false;
         }
     }
-    track_small_freed(span, block);
+    mm_track_small_freed(span, block);
     return mm_heap_free_foreign(span, block);
 }
 
-/* The free of a pointer that is not a block of the caller's own slabs, out
- * of line so that mm_free's fast path needs no frame. */
-static __attribute__((noinline)) int free_slow(mm_span *span, void *ptr, bool checked)
+int mm_free_slow(void *ptr, mm_span *span, bool checked)
 {
     if (ptr == NULL)
         return 0;
@@ -219,48 +184,19 @@ static __attribute__((noinline)) int free_slow(mm_span *span, void *ptr, bool ch
     return -1;
 }
 
-/* The free of `ptr`, whose span the page map gave. */
-static inline __attribute__((always_inline)) int free_span(mm_span *span, void *ptr, bool checked)
+int mm_free_looked_up(void *ptr, bool checked)
 {
-    /* NULL finds no span (page 0 is never a region's) and goes to
-     * free_slow, which frees nothing. */
-    if (MM_UNLIKELY(span == NULL))
-        return free_slow(span, ptr, checked);
-    mm_heap *heap;
-    if (MM_LIKELY(mm_heap_enter_owner(span, ptr, checked || MM_FREE_JUDGES_OWN_BLOCKS, &heap))) {
-        int result = free_owned(heap, span, ptr, checked);
-        mm_heap_leave(heap);
-        return result;
-    }
-    return free_slow(span, ptr, checked);
-}
-
-/* A free whose span was not found quickly (identity.h), out of line so
- * that myfree's fast path stays a leaf. */
-static __attribute__((noinline)) int free_looked_up(void *ptr, bool checked)
-{
-    return free_span(mm_free_lookup(ptr), ptr, checked);
-}
-
-/* myfree and myfree_checked: 0 when `ptr` was a live block and is freed,
- * -1 (reported unless `checked`) when not. Inlined into both, so that
- * myfree's fast path is a leaf. */
-static inline __attribute__((always_inline)) int free_pointer(void *ptr, bool checked)
-{
-    mm_span *span;
-    if (MM_UNLIKELY(!mm_free_lookup_quick(ptr, &span)))
-        return free_looked_up(ptr, checked);
-    return free_span(span, ptr, checked);
+    return mm_free_span(mm_free_lookup(ptr), ptr, checked);
 }
 
 void mm_free(void *ptr)
 {
-    free_pointer(ptr, false);
+    mm_free_pointer(ptr, false, mm_free_looked_up);
 }
 
 int mm_free_checked(void *ptr)
 {
-    return free_pointer(ptr, true);
+    return mm_free_pointer(ptr, true, mm_free_looked_up);
 }
 
 /* ---- realloc --------------------------------------------------------------- */

@@ -16,9 +16,12 @@
  * API (mymalloc, myfree, ...) is defined here too, over the same tracking:
  * the core's own names for it are weak, and this is the member of the
  * archive that every program linking libmymalloc.a pulls in (for malloc).
- * Outside memcheck each entry point costs a test of one byte.
+ * Outside memcheck malloc, free, mymalloc and myfree cost nothing for it
+ * (the test is on their slow paths), every other entry point a test of one
+ * byte.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -118,18 +121,79 @@ static __attribute__((noinline, cold)) size_t tracked_usable_size(void *ptr)
 
 /* ---- the malloc family ---------------------------------------------------- */
 
+/* malloc and free, and the core API's mymalloc and myfree below, are the
+ * core's inline fast paths (entry.h) with the test for memcheck moved onto
+ * their slow paths, where it costs nothing:
+ *   - malloc: a request at or above inline_limit leaves the fast path. The
+ *     limit is 0 until a call finds the process without memcheck, then one
+ *     above the largest small request: the first call of the process probes
+ *     (tracked_malloc), and under memcheck every call is tracked.
+ *   - free: the quick lookup never places a pointer while memcheck may
+ *     watch (identity_tls.h), so the test is on its miss path.
+ * A relaxed load and store: the limit goes only from 0 to MM_SMALL_MAX + 1,
+ * written by any thread that finds the process without memcheck, and a
+ * stale 0 only sends a call to the slow path. */
+static _Atomic size_t inline_limit;
+
+/* Whether `size` is at or above the limit. On x86_64 one compare with
+ * memory, in assembly: compilers do not fold a relaxed atomic load into the
+ * compare (one instruction more), and an aligned 8-byte load is atomic
+ * there. Elsewhere the relaxed load. */
+#if defined(__x86_64__)
+static inline __attribute__((always_inline)) bool past_inline_limit(size_t size)
+{
+    __asm__ goto("cmpq %0, %1\n\tjae %l[past]"
+                 :
+                 : "m"(*(const size_t *)&inline_limit), "r"(size)
+                 : "cc"
+                 : past);
+    return false;
+    /* cppcheck-suppress unusedLabel ; the asm goto above jumps to it */
+past:
+    return true;
+}
+#else
+static inline bool past_inline_limit(size_t size)
+{
+    return size >= atomic_load_explicit(&inline_limit, memory_order_relaxed);
+}
+#endif
+
+/* A request the inline path left: a large one, or any while memcheck may
+ * watch. */
+static __attribute__((noinline)) void *malloc_unusual(size_t size)
+{
+    if (mm_track_on())
+        return tracked_malloc(size);
+    atomic_store_explicit(&inline_limit, MM_SMALL_MAX + 1, memory_order_relaxed);
+    return mm_malloc(size);
+}
+
+static inline __attribute__((always_inline)) void *malloc_inline(size_t size,
+                                                                 void *(*unusual)(size_t))
+{
+    if (MM_UNLIKELY(past_inline_limit(size)))
+        return unusual(size);
+    return mm_malloc_class(mm_size_class(size));
+}
+
+static __attribute__((noinline)) int free_missed(void *ptr, bool checked)
+{
+    if (mm_track_on()) {
+        tracked_free(ptr);
+        return 0;
+    }
+    return mm_free_looked_up(ptr, checked);
+}
+
 MM_PUBLIC void *malloc(size_t size)
 {
-    if (MM_UNLIKELY(mm_track_on()))
-        return tracked_malloc(size);
-    return mm_malloc(size);
+    return malloc_inline(size, malloc_unusual);
 }
 
 MM_PUBLIC void free(void *ptr)
 {
-    if (MM_UNLIKELY(mm_track_on()))
-        return tracked_free(ptr);
-    mm_free(ptr);
+    mm_free_pointer(ptr, false, free_missed);
 }
 
 MM_PUBLIC void *calloc(size_t count, size_t size)
@@ -314,18 +378,32 @@ MM_PUBLIC void malloc_stats(void)
  * in a library loaded with dlopen, whose malloc is not the process's), the
  * core's own. */
 
+/* mymalloc and myfree: malloc's and free's inline paths, whose slow paths
+ * go to the family by name under memcheck. */
+static __attribute__((noinline)) void *mymalloc_unusual(size_t size)
+{
+    if (mm_track_on() && mm_track_memcheck())
+        return malloc(size);
+    return malloc_unusual(size);
+}
+
+static __attribute__((noinline)) int myfree_missed(void *ptr, bool checked)
+{
+    if (mm_track_on() && mm_track_memcheck()) {
+        free(ptr);
+        return 0;
+    }
+    return free_missed(ptr, checked);
+}
+
 MM_PUBLIC void *mymalloc(size_t size)
 {
-    if (MM_UNLIKELY(mm_track_on()) && mm_track_memcheck())
-        return malloc(size);
-    return mm_malloc(size);
+    return malloc_inline(size, mymalloc_unusual);
 }
 
 MM_PUBLIC void myfree(void *ptr)
 {
-    if (MM_UNLIKELY(mm_track_on()) && mm_track_memcheck())
-        return free(ptr);
-    mm_free(ptr);
+    mm_free_pointer(ptr, false, myfree_missed);
 }
 
 MM_PUBLIC void *mycalloc(size_t count, size_t size)
