@@ -533,8 +533,9 @@ void mm_heap_reclaim(mm_heap *heap)
 
 #define MM_ADOPT_TRIES 4
 
-void *mm_heap_malloc_slow(mm_heap *heap, unsigned c)
+void *mm_heap_malloc_slow(mm_heap *heap, size_t class_index)
 {
+    unsigned c = (unsigned)class_index;
 #if defined(MM_IDENTITY_TLS)
     if (heap == &mm_heap_none) {
         heap = mm_heap_attach();
