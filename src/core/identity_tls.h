@@ -41,11 +41,12 @@ static inline bool mm_free_lookup_quick(const void *ptr, mm_span **span)
     return true;
 }
 
-/* While memcheck may watch (platform/track.h), nothing is remembered: the
- * hosted free's test for it rides on the quick lookup's miss. */
+/* Under memcheck (platform/track.h; probed here if no call has yet)
+ * nothing is remembered: the hosted free's test for it rides on the quick
+ * lookup's miss. */
 static inline mm_span *mm_free_lookup(const void *ptr)
 {
-    if (MM_UNLIKELY(mm_track_memcheck_possible()))
+    if (MM_UNLIKELY(mm_track_memcheck_possible()) && mm_track_memcheck())
         return mm_pagemap_lookup(ptr);
     return mm_pagemap_lookup_remember(&mm_thread_heap->leaf_hint, ptr);
 }

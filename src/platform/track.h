@@ -48,6 +48,8 @@
  *                        whether memcheck may watch the malloc family: in
  *                        valgrind's build mm_track_on(); false under ASan
  *                        (the core annotates its own blocks) and elsewhere
+ *   mm_track_memcheck()  whether memcheck watches, probing on the first call
+ *                        (false outside valgrind's build)
  *
  * Cost when not under valgrind: mm_track_on() is one load of a byte, a
  * compare and a branch that is never taken (the state is found once, on the
@@ -104,6 +106,7 @@ __attribute__((visibility("default"))) void __asan_unpoison_memory_region(void c
 
 static inline bool mm_track_on(void) { return true; }
 static inline bool mm_track_memcheck_possible(void) { return false; }
+static inline bool mm_track_memcheck(void) { return false; }
 static inline void mm_track_noaccess(const void *p, size_t n) { __asan_poison_memory_region(p, n); }
 static inline void mm_track_undefined(const void *p, size_t n) { __asan_unpoison_memory_region(p, n); }
 static inline void mm_track_defined(const void *p, size_t n) { __asan_unpoison_memory_region(p, n); }
@@ -269,6 +272,7 @@ static inline size_t mm_track_block_size(const void *p, size_t usable)
 
 static inline bool mm_track_on(void) { return false; }
 static inline bool mm_track_memcheck_possible(void) { return false; }
+static inline bool mm_track_memcheck(void) { return false; }
 static inline void mm_track_noaccess(const void *p, size_t n) { (void)p, (void)n; }
 static inline void mm_track_undefined(const void *p, size_t n) { (void)p, (void)n; }
 static inline void mm_track_defined(const void *p, size_t n) { (void)p, (void)n; }
