@@ -2,8 +2,9 @@
 # built by tests/variants/rules.mk into $T/variants/NAME/, and its smoke
 # test (the programs' headers say what each check shows); the drop-ins'
 # variants first have their undefined symbols checked. Then the CMake
-# package (cmake_package.sh) and make bench's handling of missing peers
-# (bench_peers.sh). Sourced by tests/run.sh with run_test, $T, $BUILD and
+# package (cmake_package.sh), make bench's handling of missing peers
+# (bench_peers.sh) and a compile of every source without valgrind's headers
+# (no_valgrind_headers.sh). Sourced by tests/run.sh with run_test, $T, $BUILD and
 # $mode. About 15 s on 2 cores; the soak repeats the racing ones (about
 # 2 minutes).
 VT=$T/variants
@@ -42,6 +43,7 @@ if [ "$mode" = normal ]; then
     run_test variants/ecc-off 60 "$VT/ecc-off/ecc_smoke" --expect=plain
     run_test variants/cmake-package 120 tests/variants/cmake_package.sh
     run_test variants/bench-peers 60 tests/variants/bench_peers.sh
+    run_test variants/no-valgrind-headers 60 tests/variants/no_valgrind_headers.sh "$CC"
 else
     # The smoke tests whose checks race (the kernel's CPU probe, the
     # exchanges' cross-thread frees), 30 times each.
