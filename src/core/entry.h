@@ -27,20 +27,23 @@ int mm_free_checked(void *ptr);
 
 /* ---- the fast paths, inline ------------------------------------------------ */
 
+/* An entry point's failure: reported to the platform, NULL returned. */
+static inline void *mm_entry_fail(enum mm_error error)
+{
+    mm_prim_error(error);
+    return NULL;
+}
+
 /* A block of class `c` from the caller's heap; NULL (reported) when none. */
 static inline void *mm_malloc_class(unsigned c)
 {
     mm_heap *heap = mm_heap_enter();
-    if (MM_IDENTITY_ENTER_MAY_FAIL && MM_UNLIKELY(heap == NULL)) {
-        mm_prim_error(MM_ERROR_NO_MEMORY);
-        return NULL;
-    }
+    if (MM_IDENTITY_ENTER_MAY_FAIL && MM_UNLIKELY(heap == NULL))
+        return mm_entry_fail(MM_ERROR_NO_MEMORY);
     void *block = mm_heap_malloc(heap, c);
     mm_heap_leave(heap);
-    if (MM_UNLIKELY(block == NULL)) {
-        mm_prim_error(MM_ERROR_NO_MEMORY);
-        return NULL;
-    }
+    if (MM_UNLIKELY(block == NULL))
+        return mm_entry_fail(MM_ERROR_NO_MEMORY);
     if (MM_TRACK_CORE_BLOCKS)
         mm_track_block_out(NULL, block, mm_class_size(c), false);
     return block;

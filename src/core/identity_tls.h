@@ -46,7 +46,7 @@ static inline bool mm_free_lookup_quick(const void *ptr, mm_span **span)
  * lookup's miss. */
 static inline mm_span *mm_free_lookup(const void *ptr)
 {
-    if (MM_UNLIKELY(mm_track_memcheck_possible()) && mm_track_memcheck())
+    if (MM_UNLIKELY(mm_track_on()) && mm_track_memcheck())
         return mm_pagemap_lookup(ptr);
     return mm_pagemap_lookup_remember(&mm_thread_heap->leaf_hint, ptr);
 }

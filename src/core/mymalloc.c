@@ -26,19 +26,13 @@
 #include "core/stats.h"
 #include "platform/track.h"
 
-static void *fail(enum mm_error error)
-{
-    mm_prim_error(error);
-    return NULL;
-}
-
 /* ---- allocation ---------------------------------------------------------- */
 
 static void *malloc_large(size_t size, size_t alignment, const mm_span *replacing, bool *fresh)
 {
     mm_trim_if_alone();
     void *block = mm_large_malloc(size, alignment, replacing, fresh);
-    return block != NULL ? block : fail(MM_ERROR_NO_MEMORY);
+    return block != NULL ? block : mm_entry_fail(MM_ERROR_NO_MEMORY);
 }
 
 /* A large block whose freshness the caller does not need, out of line so
@@ -60,7 +54,7 @@ void *mm_calloc(size_t count, size_t size)
 {
     size_t bytes;
     if (__builtin_mul_overflow(count, size, &bytes))
-        return fail(MM_ERROR_NO_MEMORY);
+        return mm_entry_fail(MM_ERROR_NO_MEMORY);
     bool fresh = false;
     void *block = bytes <= MM_SMALL_MAX ? mm_malloc_class(mm_size_class(bytes))
                                         : malloc_large(bytes, MM_PAGE_SIZE, NULL, &fresh);
@@ -87,7 +81,7 @@ static unsigned aligned_class(size_t size, size_t alignment)
 void *mm_aligned_alloc(size_t alignment, size_t size)
 {
     if (alignment == 0 || (alignment & (alignment - 1)) != 0)
-        return fail(MM_ERROR_INVALID);
+        return mm_entry_fail(MM_ERROR_INVALID);
     if (alignment <= 16)
         return mm_malloc(size);
     if (alignment <= MM_PAGE_SIZE) {
@@ -220,7 +214,7 @@ void *mm_realloc(void *ptr, size_t size)
     size_t usable = live_usable(span, ptr);
     if (usable == 0) {
         mm_prim_bad_pointer(ptr, "invalid pointer");
-        return fail(MM_ERROR_INVALID);
+        return mm_entry_fail(MM_ERROR_INVALID);
     }
     /* In place when it fits and the block is at most twice what a fresh
      * block would take (a large block grows into its region's slack). */

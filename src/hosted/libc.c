@@ -21,8 +21,8 @@
  * byte.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -44,12 +44,9 @@
  *                        ASan; under valgrind's build, false once the process
  *                        is known to run without memcheck (callers take their
  *                        plain fast paths then)
- *   mm_track_memcheck_possible()
- *                        whether memcheck may watch the malloc family: in
- *                        valgrind's build mm_track_on(); false under ASan
- *                        (the core annotates its own blocks) and elsewhere
  *   mm_track_memcheck()  whether memcheck watches, probing on the first call
- *                        (false outside valgrind's build)
+ *                        (false outside valgrind's build; out of line there,
+ *                        so callers test mm_track_on() first)
  *
  * Cost when not under valgrind: mm_track_on() is one load of a byte, a
  * compare and a branch that is never taken (the state is found once, on the
@@ -105,7 +102,6 @@ __attribute__((visibility("default"))) void __asan_unpoison_memory_region(void c
                                                                           size_t size);
 
 static inline bool mm_track_on(void) { return true; }
-static inline bool mm_track_memcheck_possible(void) { return false; }
 static inline bool mm_track_memcheck(void) { return false; }
 static inline void mm_track_noaccess(const void *p, size_t n) { __asan_poison_memory_region(p, n); }
 static inline void mm_track_undefined(const void *p, size_t n) { __asan_unpoison_memory_region(p, n); }
@@ -163,12 +159,6 @@ static inline bool mm_track_on(void)
 {
     return atomic_load_explicit(&mm_track_state, memory_order_relaxed) != MM_TRACK_OFF;
 }
-
-/* Whether memcheck may be watching the malloc family: until the first probe,
- * and then if it is. While it may, the core's frees remember no page-map
- * leaf (identity_tls.h), so that the hosted free's quick lookup misses and
- * its test for the checker rides on that miss (hosted/libc.c). */
-static inline bool mm_track_memcheck_possible(void) { return mm_track_on(); }
 
 /* The requests themselves, out of line: each builds its arguments in a
  * stack frame, which the inline tests keep off the callers' fast paths. */
@@ -271,7 +261,6 @@ static inline size_t mm_track_block_size(const void *p, size_t usable)
 #else /* no checker: nothing */
 
 static inline bool mm_track_on(void) { return false; }
-static inline bool mm_track_memcheck_possible(void) { return false; }
 static inline bool mm_track_memcheck(void) { return false; }
 static inline void mm_track_noaccess(const void *p, size_t n) { (void)p, (void)n; }
 static inline void mm_track_undefined(const void *p, size_t n) { (void)p, (void)n; }
