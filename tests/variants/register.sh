@@ -3,7 +3,7 @@
 # test (the programs' headers say what each check shows); the drop-ins'
 # variants first have their undefined symbols checked. Then the CMake
 # package (cmake_package.sh), make bench's handling of missing peers
-# (bench_peers.sh) and a compile of every source without valgrind's headers
+# (bench_peers.sh) and a build of the library without valgrind's headers
 # (no_valgrind_headers.sh). Sourced by tests/run.sh with run_test, $T, $BUILD and
 # $mode. About 15 s on 2 cores; the soak repeats the racing ones (about
 # 2 minutes).
