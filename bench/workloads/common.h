@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -74,7 +75,17 @@ static void bench_usage(const char *what, const struct bench_opt *opts, size_t n
                 opts[i].scaled ? " *" : "", *opts[i].value);
 }
 
-/* Parses argv into the options; exits with status 2 on anything unknown. */
+/* Whether `text` is a whole number, written to *value. */
+static int bench_parse_long(const char *text, long *value)
+{
+    char *end;
+    errno = 0;
+    *value = strtol(text, &end, 10);
+    return end != text && *end == '\0' && errno == 0;
+}
+
+/* Parses argv into the options; exits with status 2 on anything unknown and
+ * on a value that is not a number. */
 static void bench_init(int argc, char **argv, const char *name, const char *what,
                        const struct bench_opt *opts, size_t n)
 {
@@ -82,22 +93,28 @@ static void bench_init(int argc, char **argv, const char *name, const char *what
     for (int a = 1; a < argc; a++) {
         const char *arg = argv[a];
         const char *eq = strchr(arg, '=');
-        int known = 0;
+        int known = 0, valid = 1;
         if (strncmp(arg, "--", 2) == 0 && eq != NULL) {
             size_t len = (size_t)(eq - arg - 2);
             if (len == 7 && strncmp(arg + 2, "threads", 7) == 0) {
-                bench_threads = strtol(eq + 1, NULL, 10);
+                valid = bench_parse_long(eq + 1, &bench_threads);
                 known = 1;
             } else if (len == 5 && strncmp(arg + 2, "scale", 5) == 0) {
-                bench_scale = strtod(eq + 1, NULL);
+                char *end;
+                bench_scale = strtod(eq + 1, &end);
+                valid = end != eq + 1 && *end == '\0';
                 known = 1;
             }
             for (size_t i = 0; i < n && !known; i++) {
                 if (strlen(opts[i].name) == len && strncmp(arg + 2, opts[i].name, len) == 0) {
-                    *opts[i].value = strtol(eq + 1, NULL, 10);
+                    valid = bench_parse_long(eq + 1, opts[i].value);
                     known = 1;
                 }
             }
+        }
+        if (!valid) {
+            fprintf(stderr, "%s: %s: not a number\n", name, arg);
+            exit(2);
         }
         if (!known) {
             if (strcmp(arg, "--help") != 0)
