@@ -22,7 +22,8 @@
  * is that touching one byte of such a 2 MiB makes all of it resident. The
  * tail of a region short of a whole huge page keeps small pages. Such a
  * region can also move its pages into a bigger one with mremap (move_pages):
- * realloc then grows a buffer of huge pages without copying it.
+ * realloc then grows a buffer of huge pages without copying it. The
+ * real-time mode's arena is mapped the same way, whole (arena_create).
  *
  * NUMA: nodes are those of /sys/devices/system/node; binding is mbind with
  * MPOL_BIND, and a page's node is what move_pages reports for it (by raw
@@ -58,6 +59,19 @@ static void *map(void *addr, size_t length)
     return p == MAP_FAILED ? NULL : p;
 }
 
+/* Whether the system gives transparent huge pages to regions advised
+ * MADV_HUGEPAGE: its setting is "[always]" or "[madvise]", not "[never]". */
+static bool system_has_huge_pages(void)
+{
+    char setting[64] = "";
+    int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t length = read(fd, setting, sizeof setting - 1);
+    close(fd);
+    return length > 0 && strstr(setting, "[never]") == NULL;
+}
+
 #if !defined(MM_REALTIME) /* the real-time mode has no clock and no page moves */
 /* The coarse clock: a vDSO read of the last tick, a few nanoseconds. */
 static uint64_t monotonic_ms(void)
@@ -72,19 +86,6 @@ static uint64_t monotonic_ns(void)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
-/* Whether the system gives transparent huge pages to regions advised
- * MADV_HUGEPAGE: its setting is "[always]" or "[madvise]", not "[never]". */
-static bool system_has_huge_pages(void)
-{
-    char setting[64] = "";
-    int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t length = read(fd, setting, sizeof setting - 1);
-    close(fd);
-    return length > 0 && strstr(setting, "[never]") == NULL;
 }
 
 static bool move_pages(void *from, size_t bytes, void *to)
@@ -239,6 +240,23 @@ static void sleep_ms(unsigned ms)
     }
 }
 
+/* `length` bytes on a huge-page boundary, advised MADV_HUGEPAGE: map what
+ * holds them wherever the boundary falls, and unmap the two ends. */
+static void *map_huge(size_t length)
+{
+    size_t slack = HUGE_PAGE - MM_PAGE_SIZE;
+    char *p = map(NULL, length + slack);
+    if (p == NULL)
+        return NULL;
+    char *start = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (start > p)
+        munmap(p, (size_t)(start - p));
+    if (p + slack > start)
+        munmap(start + length, (size_t)(p + slack - start));
+    madvise(start, length, MADV_HUGEPAGE);
+    return start;
+}
+
 #if defined(MM_REALTIME)
 /* ---- the real-time arena ------------------------------------------------ *
  * MM_REALTIME (build/libmymalloc-rt.so): every page the core maps comes from
@@ -366,34 +384,41 @@ static void arena_bad_free(const void *addr, size_t length, const char *problem)
     mm_say("mymalloc: real-time arena: %s: %zu bytes at %p; ignored", problem, length, addr);
 }
 
-/* Map, fault in and lock the bookkeeping and the arena: MYMALLOC_RT_ARENA_MB. */
+/* Map, fault in and lock the arena and its bookkeeping (after it):
+ * MYMALLOC_RT_ARENA_MB. On huge pages where the system gives them (as the
+ * ordinary library's large blocks, MYMALLOC_HUGE_PAGES), for fewer TLB
+ * misses on every call (docs/DECISIONS.md). Each page is written once here,
+ * after the advice, so that every huge page is made at start-up and nothing
+ * is left for a fault or for khugepaged later. */
 static void arena_create(void)
 {
     size_t pages = (mm_option_rt_arena_mb << 20) / MM_PAGE_SIZE;
     size_t books = (3 * pages * sizeof(uint32_t) + MM_PAGE_SIZE - 1) & ~(MM_PAGE_SIZE - 1);
-    size_t total = books + pages * MM_PAGE_SIZE;
-    char *base = pages == 0 || pages >= ARENA_MAX_PAGES
-                     ? MAP_FAILED
-                     : mmap(NULL, total, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (base == MAP_FAILED) {
+    size_t total = pages * MM_PAGE_SIZE + books;
+    char *base = NULL;
+    if (pages != 0 && pages < ARENA_MAX_PAGES)
+        base = mm_option_huge_pages && system_has_huge_pages() ? map_huge(total)
+                                                               : map(NULL, total);
+    if (base == NULL) {
         mm_say("mymalloc: real-time arena of %zu MiB could not be mapped: every malloc fails",
                mm_option_rt_arena_mb);
         return;
     }
+    for (size_t offset = 0; offset < total; offset += MM_PAGE_SIZE)
+        *(volatile char *)(base + offset) = 0;
     arena.locked = mlock(base, total) == 0;
     if (!arena.locked)
         mm_say("mymalloc: real-time arena: mlock of %zu MiB refused (RLIMIT_MEMLOCK?); its "
                "pages are faulted in but may be swapped out",
                total >> 20);
-    arena.tag = (uint32_t *)base;
+    arena.tag = (uint32_t *)(base + pages * MM_PAGE_SIZE);
     arena.next = arena.tag + pages;
     arena.prev = arena.next + pages;
     for (unsigned f = 0; f < ARENA_FIRST_LEVELS; f++)
         for (unsigned s = 0; s < ARENA_SUB_BINS; s++)
             arena.head[f][s] = NO_RUN;
     arena.pages = pages;
-    arena.base = base + books;
+    arena.base = base;
     arena_list_add(0, pages);
 }
 
@@ -526,25 +551,6 @@ __attribute__((constructor)) static void fill_table_at_load(void)
 {
     pthread_once(&table_filled, fill_table);
 }
-
-#if !defined(MM_REALTIME) /* the arena serves every page */
-/* `length` bytes on a huge-page boundary, advised MADV_HUGEPAGE: map what
- * holds them wherever the boundary falls, and unmap the two ends. */
-static void *map_huge(size_t length)
-{
-    size_t slack = HUGE_PAGE - MM_PAGE_SIZE;
-    char *p = map(NULL, length + slack);
-    if (p == NULL)
-        return NULL;
-    char *start = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-    if (start > p)
-        munmap(p, (size_t)(start - p));
-    if (p + slack > start)
-        munmap(start + length, (size_t)(p + slack - start));
-    madvise(start, length, MADV_HUGEPAGE);
-    return start;
-}
-#endif
 
 void *vmalloc(void *addr, size_t length)
 {

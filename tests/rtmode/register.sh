@@ -23,6 +23,12 @@ if [ "$mode" = normal ]; then
     # A small arena: NULL + ENOMEM, then as many blocks again after frees.
     run_test rtmode/exhaust 60 "${rtm_pre[@]}" MYMALLOC_RT_ARENA_MB=8 "$T/rtmode/rtmode" \
         --case=exhaust
+    # The arena on huge pages where the system gives them, and not when
+    # MYMALLOC_HUGE_PAGES=0 (under the "madvise" setting).
+    run_test rtmode/huge-pages 30 "${rtm_pre[@]}" MYMALLOC_RT_ARENA_MB=64 "$T/rtmode/rtmode" \
+        --case=huge-pages
+    run_test rtmode/huge-pages-off 30 "${rtm_pre[@]}" MYMALLOC_RT_ARENA_MB=64 \
+        MYMALLOC_HUGE_PAGES=0 "$T/rtmode/rtmode" --case=huge-pages
     # The report at exit; an option value not understood; mlock refused
     # (no CAP_IPC_LOCK, a 64 KiB RLIMIT_MEMLOCK) is said once and the
     # library goes on.

@@ -18,11 +18,19 @@
  *                     until malloc returns NULL with errno ENOMEM, and a huge
  *                     request fails at once the same way; after freeing all,
  *                     as many blocks of that size again (recovery)
+ *   --case=huge-pages the arena's mapping (found by a block's address in
+ *                     /proc/self/smaps) starts on a 2 MiB boundary and is
+ *                     eligible for transparent huge pages exactly when the
+ *                     system's setting is "always", or "madvise" and
+ *                     MYMALLOC_HUGE_PAGES is not 0; prints how much of it
+ *                     the kernel made of huge pages (a figure: that depends
+ *                     on the free memory's fragmentation)
  *
  * Exits 0 on success; prints FIGURES: lines.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -404,6 +412,69 @@ static int case_exhaust(void)
     return 0;
 }
 
+/* The system's transparent huge page setting: 'a'lways, 'm'advise, 'n'ever. */
+static char huge_page_setting(void)
+{
+    char text[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f == NULL)
+        return 'n';
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *chosen = strchr(text, '[');
+    return chosen == NULL ? 'n' : chosen[1];
+}
+
+static int case_huge_pages(void)
+{
+    char setting = huge_page_setting();
+    const char *option = getenv("MYMALLOC_HUGE_PAGES");
+    bool advised = option == NULL || strcmp(option, "0") != 0;
+    int expected = setting == 'a' || (setting == 'm' && advised);
+    char *block = malloc(64 << 10);
+    if (block == NULL)
+        FAIL("malloc(64 KiB)");
+    FILE *smaps = fopen("/proc/self/smaps", "r");
+    if (smaps == NULL)
+        FAIL("no /proc/self/smaps");
+    char line[256];
+    uintptr_t start = 0, end = 0;
+    bool inside = false;
+    int eligible = -1;
+    long huge_kib = -1, size_kib = -1;
+    while (fgets(line, sizeof line, smaps) != NULL) {
+        uintptr_t from, to;
+        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " ", &from, &to) == 2) {
+            if (inside)
+                break;
+            inside = from <= (uintptr_t)block && (uintptr_t)block < to;
+            start = from, end = to;
+            continue;
+        }
+        if (!inside)
+            continue;
+        sscanf(line, "THPeligible: %d", &eligible);
+        sscanf(line, "AnonHugePages: %ld kB", &huge_kib);
+        sscanf(line, "Size: %ld kB", &size_kib);
+    }
+    fclose(smaps);
+    free(block);
+    if (!inside)
+        FAIL("no mapping holds the block %p", (void *)block);
+    if (eligible < 0)
+        FAIL("no THPeligible line for %" PRIxPTR "-%" PRIxPTR, start, end);
+    if (eligible != expected)
+        FAIL("setting %c, MYMALLOC_HUGE_PAGES=%s: the arena %" PRIxPTR "-%" PRIxPTR
+             " is %seligible for huge pages",
+             setting, option ? option : "(unset)", start, end, eligible ? "" : "not ");
+    if (expected && setting == 'm' && start % (2u << 20) != 0)
+        FAIL("the arena starts at %" PRIxPTR ", not on a 2 MiB boundary", start);
+    say("FIGURES: huge-pages setting=%c eligible=%d arena_kib=%ld huge_kib=%ld", setting,
+        eligible, size_kib, huge_kib);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *which = NULL;
@@ -423,7 +494,7 @@ int main(int argc, char **argv)
             which = NULL, i = argc;
     }
     if (thread_count < 1 || ops_per_thread < 1 || which == NULL) {
-        say("usage: rtmode --case=stress|syscalls|exhaust [--threads=N] [--ops=N] "
+        say("usage: rtmode --case=stress|syscalls|exhaust|huge-pages [--threads=N] [--ops=N] "
             "[--expect=killed] [--probe]");
         return 2;
     }
@@ -433,6 +504,8 @@ int main(int argc, char **argv)
         return case_syscalls(expect_killed);
     if (strcmp(which, "exhaust") == 0)
         return case_exhaust();
+    if (strcmp(which, "huge-pages") == 0)
+        return case_huge_pages();
     say("unknown case %s", which);
     return 2;
 }
