@@ -138,11 +138,16 @@ static void case_install(const char *tmp)
 {
     char cmd[16384], *out, *err;
     const char *cc = getenv("CC") ? getenv("CC") : "cc";
+    /* Under make debug-test the tree installed is build-debug's, made (if
+     * anything is out of date) with its flags, not the release ones. */
+    const char *slash = strrchr(build, '/');
+    const char *goals = strcmp(slash ? slash + 1 : build, "build-debug") == 0 ? "debug install"
+                                                                             : "install";
 
     /* 1. Staged: DESTDIR + PREFIX. */
     char stage_prefix[] = "/opt/mymalloc-api-test-prefix";
-    snprintf(cmd, sizeof cmd, "make -s -C '%s' install BUILD='%s' PREFIX=%s DESTDIR='%s/stage'",
-             root, build, stage_prefix, tmp);
+    snprintf(cmd, sizeof cmd, "make -s -C '%s' %s BUILD='%s' PREFIX=%s DESTDIR='%s/stage'",
+             root, goals, build, stage_prefix, tmp);
     int st = sh(cmd, NULL, NULL, &out, &err);
     CHECKF(api_exited0(st), "%s: %s\n%s%s", cmd, api_status_str(st), out, err);
     free(out);
@@ -165,7 +170,7 @@ static void case_install(const char *tmp)
     /* 2. A real prefix: build against it with pkg-config. */
     char prefix[4200];
     snprintf(prefix, sizeof prefix, "%s/prefix", tmp);
-    snprintf(cmd, sizeof cmd, "make -s -C '%s' install BUILD='%s' PREFIX='%s'", root, build,
+    snprintf(cmd, sizeof cmd, "make -s -C '%s' %s BUILD='%s' PREFIX='%s'", root, goals, build,
              prefix);
     st = sh(cmd, NULL, NULL, &out, &err);
     CHECKF(api_exited0(st), "%s: %s\n%s%s", cmd, api_status_str(st), out, err);
