@@ -155,7 +155,8 @@ static void verify_slab_blocks(mm_verifier *v, mm_span *span)
  * caller uses the heap, so its blocks may be walked and none of its slabs
  * is being claimed. */
 static mm_span *verify_bin_list(mm_verifier *v, const mm_heap *heap, unsigned c, enum mm_list list,
-                                mm_span *head, bool is_user, uint32_t *count, size_t *bytes)
+                                mm_span *head, bool is_user, uint32_t *count, size_t *bytes,
+                                uint32_t *waiting)
 {
     mm_span *prev = NULL;
     for (mm_span *span = head; span != NULL; prev = span, span = span->next) {
@@ -183,6 +184,11 @@ static mm_span *verify_bin_list(mm_verifier *v, const mm_heap *heap, unsigned c,
             if (span->unfull_below != mm_span_unfull_below(span, span->parked))
                 mm_verify_fail(v, "a slab's unfull_below does not follow its parked state",
                                span->base);
+            if (span->parked == MM_PARKED_WAITING) {
+                if (list == MM_LIST_PARTIAL)
+                    mm_verify_fail(v, "a waiting slab is on the partial list", span->base);
+                ++*waiting;
+            }
             verify_slab_blocks(v, span);
         }
     }
@@ -196,19 +202,28 @@ static void verify_bin(mm_verifier *v, const mm_heap *heap, unsigned c, bool is_
                        size_t *slab_bytes)
 {
     const mm_bin *bin = &heap->bins[c];
-    uint32_t count = 0;
-    if (verify_bin_list(v, heap, c, MM_LIST_PARTIAL, bin->partial, is_user, &count, slab_bytes) !=
-        bin->partial_tail)
+    uint32_t count = 0, waiting = 0;
+    if (verify_bin_list(v, heap, c, MM_LIST_PARTIAL, bin->partial, is_user, &count, slab_bytes,
+                        &waiting) != bin->partial_tail)
         mm_verify_fail(v, "partial list's tail is not its last slab", heap);
     const mm_span *kept = bin->kept_empty;
     if (kept != NULL && (kept->list != MM_LIST_PARTIAL || kept == bin->partial ||
                          (is_user && kept->used != 0)))
         mm_verify_fail(v, "a kept empty slab is not a parked, empty slab of the partial list",
                        heap);
-    verify_bin_list(v, heap, c, MM_LIST_FULL, bin->full, is_user, &count, slab_bytes);
-    verify_bin_list(v, heap, c, MM_LIST_READY, bin->ready, is_user, &count, slab_bytes);
+    verify_bin_list(v, heap, c, MM_LIST_FULL, bin->full, is_user, &count, slab_bytes, &waiting);
+    verify_bin_list(v, heap, c, MM_LIST_READY, bin->ready, is_user, &count, slab_bytes, &waiting);
     if (count != atomic_load_explicit(&bin->span_count, memory_order_relaxed))
         mm_verify_fail(v, "bin slab count differs from its lists", heap);
+    if (is_user) {
+        /* The waiting slab (set by the heap's user alone): the one waiting
+         * slab of the lists, if any. */
+        const mm_span *span = atomic_load_explicit(&bin->waiting, memory_order_relaxed);
+        if (waiting != (span != NULL) ||
+            (span != NULL && (span->parked != MM_PARKED_WAITING || span->size_class != c)))
+            mm_verify_fail(v, "the bin's waiting slab is not the one waiting slab of its lists",
+                           heap);
+    }
     if (is_user && heap->current[c] != (bin->partial != NULL ? bin->partial : &mm_span_none))
         mm_verify_fail(v, "current slab is not the head of the partial list", heap);
 }

@@ -8,7 +8,11 @@
  *   - heap->current[c] is bins[c].partial's head, or &mm_span_none when the
  *     list is empty; the head is not parked, every other slab on the three
  *     lists is (span->parked set, PARKED in its word, published_used kept
- *     equal to used by the owner);
+ *     equal to used by the owner, or above it while the slab waits);
+ *   - bins[c].waiting is the one slab of class c whose parked is
+ *     MM_PARKED_WAITING, on `full` or `ready`, or NULL when there is none;
+ *     while one waits, no slab comes off `ready` but through it
+ *     (bin_activate_next takes it first);
  *   - span->list names the list a slab is on; bins[c].span_count counts the
  *     slabs on the three lists of class c;
  *   - the lists, span->list and span_count change only under lists_lock,
@@ -159,18 +163,42 @@ static void bin_forget(mm_heap *heap, mm_span *span)
     mm_cache_slabs_removed(span->bytes);
     if (heap->bins[span->size_class].kept_empty == span)
         heap->bins[span->size_class].kept_empty = NULL;
+    /* A remote free may claim the waiting slab: the user, which sets the
+     * field from NULL alone, cannot set it meanwhile (it is not NULL). */
+    if (atomic_load_explicit(&heap->bins[span->size_class].waiting, memory_order_relaxed) == span)
+        atomic_store_explicit(&heap->bins[span->size_class].waiting, NULL, memory_order_relaxed);
     list_remove(heap, span);
     atomic_fetch_sub_explicit(&heap->bins[span->size_class].span_count, 1, memory_order_relaxed);
 }
 
-/* Make the head of `partial` (else the first `ready` slab) current,
- * unparking it. The kept empty slab comes after every other: moved to the
- * tail when it would be the head, and passed over for a `ready` slab (which
- * would otherwise wait, holding its remote frees, while the kept slab
- * cycles). */
+/* Take the waiting slab of class `c`, if any, off `full` or `ready` and put
+ * it at `end` of `partial`, parked as MM_PARKED: the turn its owner's free
+ * left to a slow path (slab_wait). Its word may still carry FULL, for the
+ * caller to clear (or to unpark it). Returns the slab, or NULL. */
+static mm_span *bin_unwait(mm_heap *heap, unsigned c, enum list_end end)
+{
+    mm_bin *bin = &heap->bins[c];
+    MM_ASSERT(lists_locked(heap));
+    mm_span *span = atomic_load_explicit(&bin->waiting, memory_order_relaxed);
+    if (span == NULL)
+        return NULL;
+    MM_ASSERT(span->parked == MM_PARKED_WAITING && span->size_class == c);
+    atomic_store_explicit(&bin->waiting, NULL, memory_order_relaxed);
+    list_remove(heap, span);
+    list_add(heap, span, MM_LIST_PARTIAL, end);
+    mm_span_set_parked(span, MM_PARKED);
+    return span;
+}
+
+/* Make the waiting slab (else the head of `partial`, else the first `ready`
+ * slab) current, unparking it. The kept empty slab comes after every other:
+ * moved to the tail when it would be the head, and passed over for a `ready`
+ * slab (which would otherwise wait, holding its remote frees, while the kept
+ * slab cycles). */
 static void bin_activate_next(mm_heap *heap, unsigned c)
 {
     mm_bin *bin = &heap->bins[c];
+    bin_unwait(heap, c, LIST_HEAD);
     mm_span *span = bin->partial;
     if (span != NULL && span == bin->kept_empty && span->next != NULL) {
         list_remove(heap, span);
@@ -396,8 +424,13 @@ static void slab_parked_emptied(mm_heap *heap, mm_span *span, uint64_t taken)
 {
     mm_bin *bin = &heap->bins[span->size_class];
     mm_lock_acquire(&heap->lists_lock);
-    /* (A slab still parked full, on `full` or `ready`, emptied by remote
-     * frees but for less than a quarter, goes to the cache.) */
+    /* A waiting slab is one the class would have back on `partial`, behind
+     * the current slab (its word, taken, carries no FULL any more); with no
+     * current slab it goes to the cache, as does a slab still parked full,
+     * on `full` or `ready`, emptied by remote frees but for less than a
+     * quarter. */
+    if (span->parked == MM_PARKED_WAITING && bin->partial != NULL)
+        bin_unwait(heap, span->size_class, LIST_TAIL);
     if (bin->kept_empty == NULL && span->capacity <= MM_KEEP_EMPTY_MAX_BLOCKS &&
         span->list == MM_LIST_PARTIAL && mm_retention_enabled()) {
         /* The blocks the claim took off the word go on `free`, which a
@@ -428,7 +461,8 @@ static inline bool slab_unfull_due(const mm_span *span)
 }
 
 /* The owner freed a block into parked `span`, which it had parked full,
- * and a quarter of its blocks (at least span->unfull_free) are free again. */
+ * and a quarter of its blocks (at least span->unfull_free) are free again:
+ * turn it back to `partial` now (slab_wait had no room, or reclaim). */
 static void slab_parked_unfull(mm_heap *heap, mm_span *span)
 {
     /* It has room again: behind the current slab, where the slow path finds
@@ -457,9 +491,28 @@ static void slab_parked_unfull(mm_heap *heap, mm_span *span)
         slab_parked_emptied(heap, span, taken);
 }
 
+/* A slab parked full that the owner's free made a quarter free becomes its
+ * bin's waiting slab rather than go back to `partial` at once: the move (the
+ * lists' lock, FULL off the remote-free word, the list neighbours' links:
+ * lines this free would otherwise touch) is left to the class's next slow
+ * path, bin_activate_next, which holds the lock then anyway. The slab stays
+ * on `full` or `ready` meanwhile, published as any parked slab, so a remote
+ * free may still claim it (bin_forget then clears the bin's field). False
+ * when another slab waits. */
+static bool slab_wait(mm_heap *heap, mm_span *span)
+{
+    mm_bin *bin = &heap->bins[span->size_class];
+    if (atomic_load_explicit(&bin->waiting, memory_order_relaxed) != NULL)
+        return false;
+    mm_span_set_parked(span, MM_PARKED_WAITING);
+    atomic_store_explicit(&bin->waiting, span, memory_order_relaxed);
+    return true;
+}
+
 /* The rare turns of a free into parked `span`: the heap's statistics add up
- * to be published, the slab was parked full, or every block out may be on
- * the remote-free word. Out of line, so that mm_heap_free_parked needs no
+ * to be published, the slab was parked full and is a quarter free (it
+ * waits, or with another waiting turns back now), or every block out may be
+ * on the remote-free word. Out of line, so that mm_heap_free_parked needs no
  * frame. The statistics come first: they do not touch the slab. */
 static __attribute__((noinline)) void parked_free_slow(mm_heap *heap, mm_span *span,
                                                        bool publish)
@@ -467,7 +520,7 @@ static __attribute__((noinline)) void parked_free_slow(mm_heap *heap, mm_span *s
     uint64_t taken;
     if (publish)
         mm_stats_publish_counted(heap);
-    if (slab_unfull_due(span))
+    if (slab_unfull_due(span) && !slab_wait(heap, span))
         slab_parked_unfull(heap, span);
     else if (mm_remote_owner_claim(span, &taken))
         slab_parked_emptied(heap, span, taken);
@@ -475,11 +528,11 @@ static __attribute__((noinline)) void parked_free_slow(mm_heap *heap, mm_span *s
 
 /* Until used is published the slab cannot be claimed (published_used still
  * counts this block), so everything that touches it comes first: the block
- * is counted for the statistics (two adds) and, unless the slab was full
- * and is a quarter free (it goes back on the partial list first) or is now
- * empty (the owner takes it back), used is published for remote frees (remote.h); once published,
- * a remote free may claim and unmap the slab at any moment, and the owner
- * must not touch it again unless the claim was its own. */
+ * is counted for the statistics (two adds) and, once the slab's turn after
+ * being full is settled (slab_wait) and unless it is now empty (the owner
+ * takes it back), used is published for remote frees (remote.h); once
+ * published, a remote free may claim and unmap the slab at any moment, and
+ * the owner must not touch it again unless the claim was its own. */
 void mm_heap_free_parked(mm_heap *heap, mm_span *span, mm_block *block, uintptr_t mark)
 {
     MM_ASSERT(span->parked && span->used > 0 && heap->current[span->size_class] != span);
@@ -503,6 +556,9 @@ void mm_heap_reclaim(mm_heap *heap)
 {
     mm_lock_acquire(&heap->lists_lock);
     for (unsigned c = 0; c < MM_CLASS_COUNT; c++) {
+        mm_span *waiting = bin_unwait(heap, c, LIST_TAIL);
+        if (waiting != NULL)
+            mm_remote_clear_full(waiting);
         static const enum mm_list lists[] = {MM_LIST_PARTIAL, MM_LIST_READY, MM_LIST_FULL};
         for (unsigned l = 0; l < 3; l++) {
             mm_span *span = *list_head(heap, c, lists[l]);
@@ -565,8 +621,8 @@ void *mm_heap_malloc_slow(mm_heap *heap, size_t class_index)
             slab_park_full(heap, span, c);
             continue; /* the next slab, or remote frees that arrived */
         }
-        /* A slab a remote free moved to `ready` while the class had no
-         * current slab comes first. */
+        /* A waiting slab, or one a remote free moved to `ready` while the
+         * class had no current slab, comes first. */
         mm_lock_acquire(&heap->lists_lock);
         bin_activate_next(heap, c);
         mm_lock_release(&heap->lists_lock);

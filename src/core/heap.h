@@ -9,8 +9,9 @@
  *         first, while cached), or onto a parked slab's local_free list
  *         (collected when the slab is current again), counted and its
  *         slab's `used` published for remote frees in one call, which takes
- *         a slow path only when the slab was full or is now empty; for the
- *         current slab the slow path runs only when it empties.
+ *         a slow path only when the slab was full (it becomes its bin's
+ *         waiting slab, heap.c) or is now empty; for the current slab the
+ *         slow path runs only when it empties.
  */
 #ifndef MM_HEAP_H
 #define MM_HEAP_H

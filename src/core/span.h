@@ -37,8 +37,10 @@ void mm_span_destroy_list(mm_span *list);
 void mm_span_forget(mm_span *span);
 
 /* Values of span->parked. */
-#define MM_PARKED 1      /* on the partial or ready list, not current */
-#define MM_PARKED_FULL 2 /* on the full or ready list, as far as the owner knows */
+#define MM_PARKED 1         /* on the partial or ready list, not current */
+#define MM_PARKED_FULL 2    /* on the full or ready list, as far as the owner knows */
+#define MM_PARKED_WAITING 3 /* parked full, a quarter free again, its bin's
+                               waiting slab (heap.c, slab_wait) */
 
 /* The unfull_below of `span` when its `parked` is `parked`. */
 static inline uint32_t mm_span_unfull_below(const mm_span *span, uint8_t parked)

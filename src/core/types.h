@@ -181,6 +181,12 @@ typedef struct mm_bin {
     mm_span *ready;
     _Atomic uint32_t span_count; /* slabs on the three lists; changed under
                                     lists_lock, read without it */
+    /* A slab parked full that its owner's frees made a quarter free, left
+     * on `full` or `ready` for the class's next slow path to make current
+     * (heap.c, slab_wait), or NULL. Set from NULL by the heap's user alone,
+     * without a lock; taken or cleared only under lists_lock (the user's
+     * slow path, or bin_forget when a slab leaves the lists). */
+    _Atomic(mm_span *) waiting;
 } mm_bin;
 
 /* A thread's remembered page-map leaves (pagemap.h; TLS identity: in its

@@ -7,6 +7,11 @@
  * with a fifth of the frees handed to another thread (each thread verifies
  * its own heap before it exits), and after the threads exited.
  *
+ * Returns 0 after rounds in which a slab parked full becomes its bin's
+ * waiting slab (one block freed by the owner) and another thread frees its
+ * other blocks, claiming it; the owner's next slow path must not find it
+ * still waiting (heap.c, bin_forget), and no block may be lost.
+ *
  * Returns -1 with a message on stderr after a use-after-free write that
  * corrupts a freed small block's free-list link on the calling thread:
  * 64-byte blocks, one freed (first, middle, last of the batch), its first
@@ -206,6 +211,55 @@ static void test_threads(void)
     printf("ok allocator_verify == 0 after 4 threads with cross-thread frees\n");
 }
 
+/* ---- a waiting slab claimed by another thread ------------------------------ */
+
+enum { WAIT_BLOCKS = 8, WAIT_ROUNDS = 300, WAIT_SIZE = 12000 };
+
+static void *free_odd_blocks(void *arg)
+{
+    void **p = arg;
+    for (int i = 1; i < WAIT_BLOCKS; i += 2) {
+        CHECK(api_tag_ok(p[i], 64, (uintptr_t)p[i]));
+        myfree(p[i]);
+    }
+    return NULL;
+}
+
+static void test_waiting_claimed(void)
+{
+    void *p[WAIT_BLOCKS];
+    for (int round = 0; round < WAIT_ROUNDS; round++) {
+        /* Slabs of 12 KiB blocks hold a few: the mallocs fill and park some,
+         * the owner's free of one block makes a full slab due back (the
+         * first such waits), the other thread's frees of its neighbours
+         * may claim it. */
+        for (int i = 0; i < WAIT_BLOCKS; i++) {
+            p[i] = mymalloc(WAIT_SIZE);
+            CHECK(p[i]);
+            api_tag(p[i], 64, (uintptr_t)p[i]);
+        }
+        for (int i = 0; i < WAIT_BLOCKS; i += 2) {
+            CHECK(api_tag_ok(p[i], 64, (uintptr_t)p[i]));
+            myfree(p[i]);
+        }
+        pthread_t helper;
+        CHECK(pthread_create(&helper, NULL, free_odd_blocks, p) == 0);
+        CHECK(pthread_join(helper, NULL) == 0);
+        CHECKF(allocator_verify() == 0, "allocator_verify after round %d", round);
+    }
+    for (int i = 0; i < WAIT_BLOCKS; i++) {
+        p[i] = mymalloc(WAIT_SIZE);
+        CHECK(p[i] && api_aligned(p[i], api_min_align(WAIT_SIZE)));
+    }
+    CHECK(allocator_verify() == 0);
+    for (int i = 0; i < WAIT_BLOCKS; i++)
+        myfree(p[i]);
+    CHECK(allocator_verify() == 0);
+    printf("ok allocator_verify == 0 through %d rounds of waiting slabs claimed by another "
+           "thread\n",
+           WAIT_ROUNDS);
+}
+
 /* ---- detection of a corrupted free list ----------------------------------- */
 
 struct uaf {
@@ -261,6 +315,7 @@ int main(void)
 {
     test_single();
     test_threads();
+    test_waiting_claimed();
     test_detects_corruption();
     printf("verify: all checks passed\n");
     return 0;
