@@ -8,7 +8,7 @@
  *   - heap->current[c] is bins[c].partial's head, or &mm_span_none when the
  *     list is empty; the head is not parked, every other slab on the three
  *     lists is (span->parked set, PARKED in its word, published_used kept
- *     equal to used by the owner, or above it while the slab waits);
+ *     equal to used by the owner);
  *   - bins[c].waiting is the one slab of class c whose parked is
  *     MM_PARKED_WAITING, on `full` or `ready`, or NULL when there is none;
  *     while one waits, no slab comes off `ready` but through it
