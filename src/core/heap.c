@@ -171,6 +171,15 @@ static void bin_forget(mm_heap *heap, mm_span *span)
     atomic_fetch_sub_explicit(&heap->bins[span->size_class].span_count, 1, memory_order_relaxed);
 }
 
+/* Move parked `span` from `full` or `ready` to `end` of `partial`, parked
+ * as MM_PARKED (no longer full; its word may still carry FULL). */
+static void slab_move_to_partial(mm_heap *heap, mm_span *span, enum list_end end)
+{
+    list_remove(heap, span);
+    list_add(heap, span, MM_LIST_PARTIAL, end);
+    mm_span_set_parked(span, MM_PARKED);
+}
+
 /* Take the waiting slab of class `c`, if any, off `full` or `ready` and put
  * it at `end` of `partial`, parked as MM_PARKED: the turn its owner's free
  * left to a slow path (slab_wait). Its word may still carry FULL, for the
@@ -184,9 +193,7 @@ static mm_span *bin_unwait(mm_heap *heap, unsigned c, enum list_end end)
         return NULL;
     MM_ASSERT(span->parked == MM_PARKED_WAITING && span->size_class == c);
     atomic_store_explicit(&bin->waiting, NULL, memory_order_relaxed);
-    list_remove(heap, span);
-    list_add(heap, span, MM_LIST_PARTIAL, end);
-    mm_span_set_parked(span, MM_PARKED);
+    slab_move_to_partial(heap, span, end);
     return span;
 }
 
@@ -473,9 +480,7 @@ static void slab_parked_unfull(mm_heap *heap, mm_span *span)
     unsigned c = span->size_class;
     mm_lock_acquire(&heap->lists_lock);
     mm_remote_clear_full(span);
-    list_remove(heap, span);
-    list_add(heap, span, MM_LIST_PARTIAL, LIST_SECOND);
-    mm_span_set_parked(span, MM_PARKED);
+    slab_move_to_partial(heap, span, LIST_SECOND);
     if (heap->bins[c].partial == span)
         bin_activate_next(heap, c);
     mm_lock_release(&heap->lists_lock);
